@@ -1,4 +1,4 @@
-import type { VocAnnotation, VocObject } from '../types.js';
+import type { Box, VocAnnotation, VocObject } from '../types.js';
 import { toVocBndbox } from './coords.js';
 
 function esc(s: string): string {
@@ -22,6 +22,16 @@ function bndbox(indent: number, obj: Pick<VocObject, 'box'>): string {
   );
 }
 
+/** An empty or inverted box would be written as one that readers swap or drop: refuse it here, at the source. */
+function checkBox(filename: string, who: string, b: Box): void {
+  if (![b.x0, b.y0, b.x1, b.y1].every(Number.isFinite) || b.x1 <= b.x0 || b.y1 <= b.y0) {
+    throw new Error(
+      `cannot write VOC XML for ${filename}: ${who} has an empty or invalid box ` +
+        `(x0 ${b.x0}, y0 ${b.y0}, x1 ${b.x1}, y1 ${b.y1})`,
+    );
+  }
+}
+
 /**
  * Formats an annotation as PASCAL VOC XML in LabelImg's element order (folder, filename, path, source, size,
  * segmented, objects with name, pose, truncated, difficult, bndbox), integer 1-based coordinates, `depth` always
@@ -30,6 +40,12 @@ function bndbox(indent: number, obj: Pick<VocObject, 'box'>): string {
  */
 export function formatVoc(ann: VocAnnotation): string {
   if (!ann.size) throw new Error(`cannot write VOC XML for ${ann.filename}: its image size is unknown`);
+  ann.objects.forEach((o, i) => {
+    checkBox(ann.filename, `object ${i} ("${o.name}")`, o.box);
+    o.parts?.forEach((p, j) => {
+      checkBox(ann.filename, `object ${i} ("${o.name}"), part ${j} ("${p.name}")`, p.box);
+    });
+  });
   let s = '<?xml version="1.0" encoding="utf-8"?>\n';
   s += ann.verified ? '<annotation verified="yes">\n' : '<annotation>\n';
   s += el(1, 'folder', ann.folder ?? '');

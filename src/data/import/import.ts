@@ -1,0 +1,279 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Dataset, DatasetKind, Split, Store } from '../../store/index.js';
+import { GROUND_TRUTH } from '../../store/index.js';
+import { mapLimit } from '../../util/pool.js';
+import { Random } from '../../util/random.js';
+import { type ImageProbe, probeImage } from '../image.js';
+import type { DataWarning, VocAnnotation } from '../types.js';
+import { parseVoc, sanitizeBoxes } from '../voc/parse.js';
+import { type Layout, negativeLabel, type ScannedImage, type ScanResult, scanDataset } from './scan.js';
+
+export interface ImportOptions {
+  /** Dataset name; default: the folder's name. */
+  name?: string;
+  /** Makes a binary "contains CLASS" task of a VOC dataset: image labels come from object presence. */
+  target?: string;
+  /** Validation share for datasets that bring no split of their own (stratified by label). */
+  valFraction?: number;
+  /** Seed of that split, recorded with the dataset. */
+  splitSeed?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportProblem {
+  file: string;
+  message: string;
+}
+
+export interface ImportReport {
+  dataset: Dataset;
+  created: boolean;
+  layout: Layout;
+  images: { found: number; inserted: number; updated: number; unchanged: number; failed: number };
+  objects: number;
+  masks: number;
+  splitsAssigned: number;
+  /** Repaired problems (boxes clamped, sizes taken from the image, …). */
+  warnings: DataWarning[];
+  /** Files that could not be read: they were skipped; everything else was imported. */
+  errors: ImportProblem[];
+}
+
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+interface ReadImage {
+  scanned: ScannedImage;
+  probe: ImageProbe;
+  annotation?: VocAnnotation;
+}
+
+const KIND: Record<Layout, DatasetKind> = {
+  synthetic: 'synthetic',
+  voc: 'voc',
+  flat: 'voc',
+  folder: 'folder',
+};
+
+/** Reads one image and its annotation; a problem with either skips the image and is reported, never thrown. */
+async function readOne(
+  root: string,
+  img: ScannedImage,
+  warnings: DataWarning[],
+  errors: ImportProblem[],
+): Promise<ReadImage | undefined> {
+  const file = join(root, img.relPath);
+  try {
+    const probe = await probeImage(file);
+    if (!img.annotationRelPath) return { scanned: img, probe };
+    const xmlFile = join(root, img.annotationRelPath);
+    const parsed = parseVoc(await readFile(xmlFile), xmlFile);
+    warnings.push(...parsed.warnings);
+    const size = { width: probe.width, height: probe.height, depth: probe.channels };
+    const fixed = sanitizeBoxes(parsed.annotation, size, xmlFile);
+    warnings.push(...fixed.warnings);
+    return { scanned: img, probe, annotation: fixed.annotation };
+  } catch (e) {
+    const err = e as Error & { file?: string };
+    errors.push({ file: err.file ?? file, message: err.message });
+    return undefined;
+  }
+}
+
+function labelFor(r: ReadImage, target: string | undefined): string | undefined {
+  if (r.scanned.label !== undefined) return r.scanned.label;
+  if (target === undefined) return undefined;
+  const has = r.annotation?.objects.some((o) => o.name === target) ?? false;
+  return has ? target : negativeLabel(target);
+}
+
+function classesFor(scan: ScanResult, read: ReadImage[], target: string | undefined): string[] {
+  if (scan.classes.length > 0) return scan.classes;
+  if (target !== undefined) return [negativeLabel(target), target];
+  const names = new Set<string>();
+  for (const r of read) for (const o of r.annotation?.objects ?? []) names.add(o.name);
+  return [...names].sort();
+}
+
+/**
+ * A stratified split of the images that have none yet: within each label, a seeded shuffle, the first
+ * round(n·valFraction) go to val. Images that already have a split keep it, so re-importing never moves an
+ * image between train and val.
+ */
+export function stratifiedSplit(
+  items: readonly { key: string; label: string | null }[],
+  valFraction: number,
+  seed: number,
+): Map<string, Split> {
+  const byLabel = new Map<string, string[]>();
+  for (const it of items) {
+    const k = it.label ?? '\u0000';
+    const list = byLabel.get(k) ?? [];
+    list.push(it.key);
+    byLabel.set(k, list);
+  }
+  const out = new Map<string, Split>();
+  const rng = new Random(seed);
+  for (const label of [...byLabel.keys()].sort()) {
+    const keys = [...byLabel.get(label)!].sort();
+    rng.shuffle(keys);
+    const nVal = Math.round(keys.length * valFraction);
+    keys.forEach((k, i) => {
+      out.set(k, i < nVal ? 'val' : 'train');
+    });
+  }
+  return out;
+}
+
+/**
+ * Imports a dataset folder into the store. Source files are only read. Everything is written in one
+ * transaction, so an import that fails half-way leaves the store as it was; re-importing the same folder
+ * changes nothing.
+ */
+export async function importDataset(
+  store: Store,
+  dir: string,
+  opts: ImportOptions = {},
+): Promise<ImportReport> {
+  const scan = scanDataset(resolve(dir));
+  const root = scan.root;
+  const name = opts.name ?? (basename(resolve(dir)) || 'dataset');
+  const existing = store.datasets.getByName(name);
+  if (existing && existing.sourcePath !== root) {
+    throw new ImportError(
+      `a dataset named "${name}" already exists (imported from ${existing.sourcePath ?? 'nowhere'}); ` +
+        'choose another name with --name',
+    );
+  }
+  const target = scan.targetClass ?? opts.target ?? existing?.targetClass ?? undefined;
+  const warnings: DataWarning[] = [...scan.warnings];
+  const errors: ImportProblem[] = [];
+  let done = 0;
+  const total = scan.images.length;
+  opts.onProgress?.(0, total);
+  const read = (
+    await mapLimit(scan.images, 8, async (img) => {
+      const r = await readOne(root, img, warnings, errors);
+      opts.onProgress?.(++done, total);
+      return r;
+    })
+  ).filter((r): r is ReadImage => r !== undefined);
+  if (read.length === 0) {
+    const first = errors[0] ? ` First problem: ${errors[0].message}` : '';
+    throw new ImportError(
+      `${root}: none of its ${total} images could be read; nothing was imported.${first}`,
+    );
+  }
+
+  const classes = classesFor(scan, read, target);
+  if (target !== undefined && !classes.includes(target)) {
+    throw new ImportError(
+      `--target ${target}: not a class of ${root} (classes: ${classes.join(', ') || 'none'})`,
+    );
+  }
+  const valFraction = opts.valFraction ?? 0.25;
+  const splitSeed = opts.splitSeed ?? 0;
+  const meta = {
+    layout: scan.layout,
+    importedFrom: root,
+    ...(scan.generator ? { generator: scan.generator as Record<string, never> } : {}),
+    generatedSplit: { valFraction, seed: splitSeed },
+  };
+
+  return store.transaction(() => {
+    const dataset =
+      existing ??
+      store.datasets.create({
+        name,
+        kind: KIND[scan.layout],
+        sourcePath: root,
+        classes,
+        targetClass: target ?? null,
+        meta,
+      });
+    if (existing && JSON.stringify(existing.classes) !== JSON.stringify(classes)) {
+      store.datasets.update(existing.id, { classes });
+    }
+    const up = store.images.upsertMany(
+      read.map((r) => ({
+        datasetId: dataset.id,
+        relPath: r.scanned.relPath,
+        width: r.probe.width,
+        height: r.probe.height,
+        channels: r.probe.channels,
+        format: r.probe.format,
+        sha256: r.probe.sha256,
+        label: labelFor(r, target) ?? null,
+      })),
+    );
+    let objects = 0;
+    let masks = 0;
+    read.forEach((r, i) => {
+      const imageId = up.ids[i];
+      if (r.annotation) {
+        store.objects.replaceGroundTruth(imageId, r.annotation.objects);
+        objects += r.annotation.objects.length;
+      }
+      if (r.scanned.classMaskRelPath) {
+        const cur = store.masks.get(imageId, 'class', GROUND_TRUTH);
+        const same = cur && 'relPath' in cur.content && cur.content.relPath === r.scanned.classMaskRelPath;
+        if (!same) {
+          store.masks.put({
+            imageId,
+            kind: 'class',
+            source: GROUND_TRUTH,
+            content: { relPath: r.scanned.classMaskRelPath },
+            width: r.probe.width,
+            height: r.probe.height,
+          });
+        }
+        masks++;
+      }
+    });
+
+    // Splits: the dataset's own where it has them; a generated stratified split for the rest.
+    const assignments: { imageId: number; split: Split }[] = [];
+    const unsplit: { key: string; label: string | null }[] = [];
+    const idByKey = new Map<string, number>();
+    read.forEach((r, i) => {
+      const imageId = up.ids[i];
+      const current = store.images.get(imageId)?.split ?? null;
+      if (r.scanned.split) {
+        if (current !== r.scanned.split) assignments.push({ imageId, split: r.scanned.split });
+      } else if (current === null) {
+        unsplit.push({ key: r.scanned.relPath, label: labelFor(r, target) ?? null });
+        idByKey.set(r.scanned.relPath, imageId);
+      }
+    });
+    const hasOwnSplits = read.some((r) => r.scanned.split !== undefined);
+    if (!hasOwnSplits && unsplit.length > 0) {
+      for (const [key, split] of stratifiedSplit(unsplit, valFraction, splitSeed)) {
+        assignments.push({ imageId: idByKey.get(key)!, split });
+      }
+    }
+    if (assignments.length > 0) store.splits.set(assignments);
+
+    return {
+      dataset: store.datasets.getById(dataset.id)!,
+      created: existing === undefined,
+      layout: scan.layout,
+      images: {
+        found: total,
+        inserted: up.inserted,
+        updated: up.updated,
+        unchanged: up.unchanged,
+        failed: errors.length,
+      },
+      objects,
+      masks,
+      splitsAssigned: assignments.length,
+      warnings,
+      errors,
+    };
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * The networks as tfjs layers models: the U-Net explainer (Rio-Torto et al.), the XCNN generator (Tavanaei) and
+ * the VGG-like classifier both papers put after them. Each is a separate LayersModel so that training phases can
+ * freeze one part and each part saves and loads on its own.
+ *
+ * Input names are fixed ('image', 'explanation') because the composed model feeds the classifier by name.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  apply,
+  avgPool,
+  batchNormLayer,
+  convBlock,
+  glorotUniform,
+  heNormal,
+  maxPool,
+  Seeds,
+} from './layers.js';
+
+export const IMAGE_INPUT = 'image';
+export const MAP_INPUT = 'explanation';
+
+/**
+ * The explainer of expclass_torch.py: a 3-level U-Net (blocks of base·1, ·2, ·4 filters, each followed by 2×2
+ * max pooling), 2×2 stride-2 transposed convolutions whose outputs are ADDED to the matching encoder block, a 1×1
+ * head, batch normalisation whose beta starts at `bias`, tanh, then ReLU: a map in [0, 1).
+ * Its convolutions have no batch normalisation, as in the reference.
+ */
+export function buildUNetExplainer(o: {
+  inputSize: number;
+  channels: number;
+  base: number;
+  bias: number;
+  seed?: number;
+}): tf.LayersModel {
+  const seeds = new Seeds(o.seed);
+  const b = o.base;
+  const image = tf.input({ name: IMAGE_INPUT, shape: [o.inputSize, o.inputSize, o.channels] });
+  const d1 = convBlock(image, b, 'exp_d1', seeds, false);
+  const d2 = convBlock(maxPool(d1, 'exp_pool1'), 2 * b, 'exp_d2', seeds, false);
+  const d3 = convBlock(maxPool(d2, 'exp_pool2'), 4 * b, 'exp_d3', seeds, false);
+  let y = maxPool(d3, 'exp_pool3');
+  const up = (x: tf.SymbolicTensor, filters: number, name: string) =>
+    apply(
+      tf.layers.conv2dTranspose({
+        name,
+        filters,
+        kernelSize: 2,
+        strides: 2,
+        padding: 'valid',
+        kernelInitializer: heNormal(seeds),
+      }),
+      x,
+    );
+  const levels: [tf.SymbolicTensor, number, string][] = [
+    [d3, 4 * b, '3'],
+    [d2, 2 * b, '2'],
+    [d1, b, '1'],
+  ];
+  for (const [skip, filters, k] of levels) {
+    const sum = apply(tf.layers.add({ name: `exp_skip${k}` }), [up(y, filters, `exp_up${k}`), skip]);
+    y = convBlock(sum, filters, `exp_u${k}`, seeds, false);
+  }
+  y = apply(
+    tf.layers.conv2d({
+      name: 'exp_head',
+      filters: 1,
+      kernelSize: 1,
+      kernelInitializer: glorotUniform(seeds),
+    }),
+    y,
+  );
+  y = apply(batchNormLayer('exp_head_bn', o.bias), y);
+  y = apply(tf.layers.activation({ name: 'exp_tanh', activation: 'tanh' }), y);
+  y = apply(tf.layers.activation({ name: 'exp_relu', activation: 'relu' }), y);
+  return tf.model({ name: 'explainer', inputs: image, outputs: y });
+}
+
+/**
+ * Tavanaei's generator: conv3×3 → `filters` channels, ReLU, 2×2 average pooling (to keep localisation, as the
+ * paper argues), bilinear ×2 upsampling, conv3×3 → 1 channel, tanh: a heatmap in [-1, 1].
+ * tfjs' bilinear resize uses half-open corners where the authors' PyTorch code aligned corners; at ×2 this only
+ * shifts interpolation weights at the border.
+ */
+export function buildXcnnGenerator(o: {
+  inputSize: number;
+  channels: number;
+  filters: number;
+  seed?: number;
+}): tf.LayersModel {
+  const seeds = new Seeds(o.seed);
+  const image = tf.input({ name: IMAGE_INPUT, shape: [o.inputSize, o.inputSize, o.channels] });
+  let y = apply(
+    tf.layers.conv2d({
+      name: 'gen_conv1',
+      filters: o.filters,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: heNormal(seeds),
+    }),
+    image,
+  );
+  y = avgPool(y, 'gen_pool');
+  y = apply(tf.layers.upSampling2d({ name: 'gen_up', size: [2, 2], interpolation: 'bilinear' }), y);
+  y = apply(
+    tf.layers.conv2d({
+      name: 'gen_conv2',
+      filters: 1,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'tanh',
+      kernelInitializer: glorotUniform(seeds),
+    }),
+    y,
+  );
+  return tf.model({ name: 'generator', inputs: image, outputs: y });
+}
+
+export interface VggOptions {
+  inputSize: number;
+  channels: number;
+  base: number;
+  classes: number;
+  batchNorm: boolean;
+  dropout: number;
+  seed?: number;
+  /**
+   * - 'gate' (expclass, classifier alone): inputs image and map; after each block and before its pooling the
+   *   features are multiplied by the map, which is then pooled by `explanationPool` to follow them.
+   * - 'map' (xcnn): the map is the only input.
+   * - 'map+conv1x1' (xcnn, Figure 7): the map concatenated with tanh(conv1×1(image)).
+   */
+  mode: 'gate' | 'map' | 'map+conv1x1';
+  explanationPool?: 'avg' | 'max';
+}
+
+/**
+ * The VGG-like classifier: four blocks of base·1, ·2, ·4, ·8 filters, each followed by 2×2 max pooling, global
+ * max pooling, then dense 128 – sigmoid – dropout – dense 128 – sigmoid – dropout – dense `classes` (logits).
+ */
+export function buildVggClassifier(o: VggOptions): tf.LayersModel {
+  const seeds = new Seeds(o.seed);
+  const s = o.inputSize;
+  const map = tf.input({ name: MAP_INPUT, shape: [s, s, 1] });
+  const image = tf.input({ name: IMAGE_INPUT, shape: [s, s, o.channels] });
+  let inputs: tf.SymbolicTensor[];
+  let x: tf.SymbolicTensor;
+  let gate: tf.SymbolicTensor | null = null;
+  if (o.mode === 'gate') {
+    inputs = [image, map];
+    x = image;
+    gate = map;
+  } else if (o.mode === 'map') {
+    inputs = [map];
+    x = map;
+  } else {
+    inputs = [image, map];
+    const side = apply(
+      tf.layers.conv2d({
+        name: 'cls_conv1x1',
+        filters: 1,
+        kernelSize: 1,
+        activation: 'tanh',
+        kernelInitializer: glorotUniform(seeds),
+      }),
+      image,
+    );
+    x = apply(tf.layers.concatenate({ name: 'cls_concat', axis: -1 }), [map, side]);
+  }
+  for (let k = 0; k < 4; k++) {
+    x = convBlock(x, o.base * 2 ** k, `cls_b${k + 1}`, seeds, o.batchNorm);
+    if (gate) {
+      // Multiply's merge broadcasts the one-channel map over the feature channels.
+      x = apply(tf.layers.multiply({ name: `cls_gate${k + 1}` }), [x, gate]);
+    }
+    x = maxPool(x, `cls_pool${k + 1}`);
+    if (gate && k < 3) {
+      gate =
+        o.explanationPool === 'max'
+          ? maxPool(gate, `cls_map_pool${k + 1}`)
+          : avgPool(gate, `cls_map_pool${k + 1}`);
+    }
+  }
+  x = apply(tf.layers.globalMaxPooling2d({ name: 'cls_gmp' }), x);
+  for (const k of [1, 2]) {
+    x = apply(
+      tf.layers.dense({
+        name: `cls_fc${k}`,
+        units: 128,
+        activation: 'sigmoid',
+        kernelInitializer: glorotUniform(seeds),
+      }),
+      x,
+    );
+    x = apply(tf.layers.dropout({ name: `cls_drop${k}`, rate: o.dropout, seed: seeds.take() }), x);
+  }
+  const logits = apply(
+    tf.layers.dense({ name: 'cls_logits', units: o.classes, kernelInitializer: glorotUniform(seeds) }),
+    x,
+  );
+  return tf.model({ name: 'classifier', inputs, outputs: logits });
+}

@@ -1,0 +1,48 @@
+/** The product's only door to its database: typed functions, no SQL outside src/store/. */
+
+export type { Dataset, DatasetInput, DatasetKind, DatasetPatch, DatasetSummary } from './datasets.js';
+export type {
+  Explanation,
+  ExplanationInput,
+  ExplanationKey,
+  ExplanationMeta,
+  MetricInput,
+  MetricRecord,
+} from './explanations.js';
+export type { ImageInput, ImageRecord, ListImagesOptions, UpsertStatus } from './images.js';
+export { type Json, type JsonObject, type Metrics, paramsHash } from './json.js';
+export { MASK_KINDS, type MaskContent, type MaskInput, type MaskKind, type MaskRecord } from './masks.js';
+export { MIGRATIONS, type Migration } from './migrations.js';
+export type { ListObjectsOptions, StoredObject } from './objects.js';
+export { defaultStorePath, type StorePathContext } from './paths.js';
+export type {
+  Rater,
+  Rating,
+  RatingInput,
+  RatingRevision,
+  RatingTarget,
+  RatingValues,
+  ReviewItem,
+  ReviewItemInput,
+  ReviewSession,
+  Score,
+  Side,
+} from './ratings.js';
+export type {
+  Checkpoint,
+  CheckpointInput,
+  EpochInput,
+  EpochRecord,
+  Run,
+  RunInput,
+  RunStatus,
+} from './runs.js';
+export { GROUND_TRUTH, type Source } from './source.js';
+export { SPLITS, type Split, type SplitAssignment } from './splits.js';
+export {
+  APPLICATION_ID,
+  type OpenStoreOptions,
+  openStore,
+  type Store,
+  type StoreDiagnostics,
+} from './store.js';
