@@ -1,5 +1,5 @@
 /** Parameter counts of a model, by part, for logs, the store and the UI. */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../engine/tf.js';
 import type { ModelSpec, XwbModel } from './types.js';
 
 export interface ParameterCount {

@@ -2,7 +2,7 @@
  * Small graph-building helpers shared by the architectures. Only stock tfjs layers are used, so every saved
  * topology loads on every engine without registering custom classes.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../engine/tf.js';
 
 type Symbolic = tf.SymbolicTensor;
 type Initializer = ReturnType<typeof tf.initializers.heNormal>;

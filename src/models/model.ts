@@ -3,7 +3,7 @@
  * classifier, composed in code rather than in one tfjs graph so that a training phase can run the classifier on
  * a white map, freeze either part, and save each part as an ordinary tfjs layers model.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../engine/tf.js';
 import {
   buildUNetExplainer,
   buildVggClassifier,

@@ -5,7 +5,7 @@
  *
  * Input names are fixed ('image', 'explanation') because the composed model feeds the classifier by name.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../engine/tf.js';
 import {
   apply,
   avgPool,

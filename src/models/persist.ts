@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../engine/tf.js';
 import { loadLayersModelFromDir, saveLayersModelToDir } from './io.js';
 import { composeModel } from './model.js';
 import { resolveClassifier, resolveExpClass, resolveXcnn } from './options.js';

@@ -5,7 +5,7 @@
  * delivers them) to class logits [N, classes] and a one-channel map [N, S, S, 1] the size of the image, so the
  * code downstream never needs to know which architecture it holds.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../engine/tf.js';
 
 /**
  * - `expclass`: Rio-Torto et al.'s explainer+classifier (the explanation gates the classifier's features).

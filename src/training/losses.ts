@@ -10,7 +10,7 @@
  *
  * Explanations are [N, H, W, 1]; masks are [N, H, W, 1] with 1 on the object and 0 elsewhere.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../engine/tf.js';
 
 export interface LossOptions {
   /** Weight of the classification loss, in [0, 1]. */

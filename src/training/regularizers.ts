@@ -12,7 +12,7 @@
  *
  * Kernels are [in, out] as tfjs dense layers store them: wᵢⱼ links input unit i to output unit j.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../engine/tf.js';
 
 function blockOf(unit: number, units: number, classes: number): number {
   return Math.floor((unit * classes) / units);

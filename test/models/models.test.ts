@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../src/engine/tf.js';
 import {
   buildClassifier,
   buildExpClass,

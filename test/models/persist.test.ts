@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../src/engine/tf.js';
 import {
   buildClassifier,
   buildExpClass,
