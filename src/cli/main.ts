@@ -1,6 +1,7 @@
 import type { Command, Io } from './command.js';
 import { parseCommandArgs } from './command.js';
 import { UserError } from './errors.js';
+import { VERSION } from './version.js';
 
 // Commands load lazily so that `xwb --help` or `xwb datasets` never pays for TensorFlow or sharp.
 const commands: Record<string, () => Promise<Command>> = {
@@ -9,9 +10,8 @@ const commands: Record<string, () => Promise<Command>> = {
   datasets: async () => (await import('./commands/datasets.js')).datasetsCommand,
   export: async () => (await import('./commands/export.js')).exportCommand,
   start: async () => (await import('./commands/start.js')).startCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
 };
-
-export const VERSION = '0.1.0';
 
 function defaultIo(): Io {
   return {

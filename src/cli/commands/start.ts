@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { defaultStorePath } from '../../store/index.js';
-import type { Command } from '../command.js';
+import type { Store } from '../../store/index.js';
+import type { Command, Io } from '../command.js';
 import { createProgress } from '../progress.js';
-import { withStore } from '../store.js';
+import { openCliStore } from '../store.js';
 import { formatDatasetSummary } from './datasets.js';
+import { serveCommand } from './serve.js';
 
 /** The built-in demo: the paper's task (a triangle among circles) at a size that trains in minutes. */
 export const DEMO_OPTIONS = {
@@ -15,39 +17,68 @@ export const DEMO_OPTIONS = {
   shapesPerImage: 6,
   seed: 2019,
 };
+export const DEMO_NAME = 'demo-triangles';
+
+/** Generates and imports the demo dataset when the store has no dataset yet. */
+export async function ensureDemo(store: Store, io: Io, quiet: boolean): Promise<void> {
+  if (store.datasets.list().length > 0) return;
+  const { generateDataset } = await import('../../data/synthetic/generate.js');
+  const { importDataset } = await import('../../data/import/import.js');
+  const dir = join(dirname(store.path), 'datasets', DEMO_NAME);
+  if (!existsSync(dir)) {
+    const bar = createProgress('demo data', { enabled: io.interactive && !quiet });
+    await generateDataset(dir, DEMO_OPTIONS, (d, t) => bar.update(d, t));
+    bar.done();
+  }
+  await importDataset(store, dir, { name: DEMO_NAME });
+  if (!quiet) io.out(`generated the demo dataset in ${dir}`);
+}
+
+/** The Electron binary, when the optional `electron` package installed one. */
+export function electronBinary(): string | undefined {
+  try {
+    const p = createRequire(import.meta.url)('electron') as unknown;
+    return typeof p === 'string' && existsSync(p) ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export const startCommand: Command = {
   name: 'start',
   summary:
-    'Start the workbench. Until the desktop shell lands this is the headless demo: it generates a demo dataset into ' +
-    'the default store on first use and prints what the store holds.',
-  usage: 'xwb start [--db PATH] [--json]',
+    'Start the workbench: the desktop window where Electron is installed, otherwise web mode in your browser. ' +
+    'A new store gets a generated demo dataset. --headless prints what the store holds and exits.',
+  usage: 'xwb start [--db PATH] [--headless] [--port N] [--json]',
   positionals: [0, 0],
-  options: {},
+  options: { headless: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } },
   async run(args, io) {
-    const db = typeof args.values.db === 'string' ? args.values.db : defaultStorePath();
-    return withStore({ ...args, values: { ...args.values, db } }, async (store) => {
-      if (store.datasets.list().length === 0) {
-        const { generateDataset } = await import('../../data/synthetic/generate.js');
-        const { importDataset } = await import('../../data/import/import.js');
-        const dir = join(dirname(store.path), 'demo-triangles');
-        if (!existsSync(dir)) {
-          const bar = createProgress('demo data', { enabled: io.interactive && !args.values.json });
-          await generateDataset(dir, DEMO_OPTIONS, (d, t) => bar.update(d, t));
-          bar.done();
+    const store = openCliStore(args);
+    try {
+      await ensureDemo(store, io, Boolean(args.values.json));
+      if (args.values.headless) {
+        const list = store.datasets.list();
+        if (args.values.json) io.out(JSON.stringify({ store: store.path, datasets: list }, null, 2));
+        else {
+          io.out(`xwb workbench (headless) — store: ${store.path}`);
+          for (const d of list) for (const line of formatDatasetSummary(d)) io.out(line);
         }
-        await importDataset(store, dir, { name: 'demo-triangles' });
-        if (!args.values.json) io.out(`generated the demo dataset in ${dir}`);
-      }
-      const list = store.datasets.list();
-      if (args.values.json) {
-        io.out(JSON.stringify({ store: store.path, datasets: list }, null, 2));
         return 0;
       }
-      io.out(`xwb workbench (headless demo) — store: ${store.path}`);
-      for (const d of list) for (const line of formatDatasetSummary(d)) io.out(line);
-      io.out('next: xwb datasets, xwb export <dataset> <dir>, xwb generate <dir> --help');
-      return 0;
-    });
+    } finally {
+      store.close();
+    }
+    const electron = electronBinary();
+    if (electron) {
+      const { spawn } = await import('node:child_process');
+      const main = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'electron', 'main.cjs');
+      if (existsSync(main)) {
+        const db = typeof args.values.db === 'string' ? ['--db', args.values.db] : [];
+        const child = spawn(electron, [main, ...db], { stdio: 'inherit' });
+        return await new Promise<number>((done) => child.on('exit', (code) => done(code ?? 0)));
+      }
+    }
+    io.out('Electron is not installed here: starting the workbench in web mode.');
+    return serveCommand.run(args, io);
   },
 };

@@ -1,0 +1,57 @@
+/**
+ * The renderer's side of the contract. In Electron the preload exposes `window.xwb` (typed IPC); in web mode
+ * the same calls go over HTTP to `xwb serve` (cookie set from the launch token). Components import only this.
+ */
+import type { ApiErrorBody, Method, Request, Responses, XwbEvent } from '../../../src/api/contract';
+
+export interface XwbBridge {
+  call<M extends Method>(method: M, req: Request<M>): Promise<Responses[M]>;
+  onEvent(listener: (e: XwbEvent) => void): () => void;
+}
+
+declare global {
+  interface Window {
+    xwb?: XwbBridge;
+  }
+}
+
+/** An error from the core, with the form field it concerns (if any), to be shown where the user is working. */
+export class CallError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'CallError';
+  }
+}
+
+const web: XwbBridge = {
+  async call(method, req) {
+    let res: Response;
+    try {
+      res = await fetch(`api/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify(req ?? {}),
+      });
+    } catch {
+      throw new CallError('the workbench server does not answer: is `xwb serve` still running?');
+    }
+    const body = (await res.json().catch(() => ({ error: `HTTP ${res.status}` }))) as unknown;
+    if (!res.ok) {
+      const e = body as ApiErrorBody;
+      throw new CallError(e.error ?? `HTTP ${res.status}`, e.field, res.status);
+    }
+    return body as Responses[typeof method];
+  },
+  onEvent(listener) {
+    const source = new EventSource('events', { withCredentials: true });
+    source.onmessage = (m) => listener(JSON.parse(m.data) as XwbEvent);
+    return () => source.close();
+  },
+};
+
+export const api: XwbBridge = typeof window !== 'undefined' && window.xwb ? window.xwb : web;

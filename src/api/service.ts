@@ -1,0 +1,265 @@
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { DatasetSummary, ImageRecord, Run, Store } from '../store/index.js';
+import { GROUND_TRUTH } from '../store/index.js';
+import {
+  ApiError,
+  type DatasetView,
+  type EpochView,
+  type ImageView,
+  type ImportResultView,
+  type Method,
+  type Responses,
+  type RunView,
+  type ValidRequest,
+  type XwbEvent,
+} from './contract.js';
+
+/** How a transport turns a resource into a URL the renderer can load (web: /files/…?token=; Electron: xwb://). */
+export interface UrlBuilder {
+  image(imageId: number): string;
+  explanation(explanationId: number): string;
+}
+
+export type Handler<M extends Method> = (req: ValidRequest<M>) => Promise<Responses[M]>;
+export type Handlers = { [M in Method]: Handler<M> };
+
+export interface ServiceOptions {
+  store: Store;
+  urls: UrlBuilder;
+  transport: 'web' | 'electron';
+  version: string;
+  /** Where generated datasets go; default `<store folder>/datasets`. */
+  datasetsDir?: string;
+}
+
+/**
+ * The core behind the contract. Both transports call these handlers after validating the request; the handlers
+ * turn store records into the contract's plain views. Long work (training) runs in a worker; the service only
+ * starts it and relays its events.
+ */
+export class XwbService {
+  readonly events = new EventEmitter<{ event: [XwbEvent] }>();
+  readonly store: Store;
+  private readonly urls: UrlBuilder;
+  private readonly datasetsDir: string;
+  private readonly extra: Partial<Handlers> = {};
+
+  constructor(private readonly opts: ServiceOptions) {
+    this.store = opts.store;
+    this.urls = opts.urls;
+    this.datasetsDir = opts.datasetsDir ?? join(dirname(opts.store.path), 'datasets');
+  }
+
+  /** Lets later modules (training, explanations) add their handlers without this file importing tfjs. */
+  register<M extends Method>(method: M, handler: Handler<M>): void {
+    (this.extra as Record<string, unknown>)[method] = handler;
+  }
+
+  emit(event: XwbEvent): void {
+    this.events.emit('event', event);
+  }
+
+  async call<M extends Method>(method: M, req: ValidRequest<M>): Promise<Responses[M]> {
+    const own = this.handlers[method] as Handler<M> | undefined;
+    const handler = (this.extra[method] as Handler<M> | undefined) ?? own;
+    if (!handler) throw new ApiError(`${method} is not available in this build`, 501);
+    return handler(req);
+  }
+
+  /** The file behind an image URL, checked to lie inside its dataset's folder (no path escapes). */
+  imageFile(imageId: number): { file: string; format: string } {
+    const im = this.store.images.get(imageId);
+    if (!im) throw new ApiError(`no image ${imageId}`, 404);
+    const ds = this.store.datasets.getById(im.datasetId);
+    if (!ds?.sourcePath) throw new ApiError(`image ${imageId} has no dataset folder`, 404);
+    const root = resolve(ds.sourcePath);
+    const file = resolve(root, im.relPath);
+    if (!file.startsWith(root + sep))
+      throw new ApiError(`image ${imageId}: path escapes its dataset folder`, 403);
+    if (!existsSync(file))
+      throw new ApiError(`${file}: the image file is missing (moved since the import?)`, 404);
+    return { file, format: im.format };
+  }
+
+  explanationData(explanationId: number): Buffer {
+    const e = this.store.explanations.getById(explanationId);
+    if (!e) throw new ApiError(`no explanation ${explanationId}`, 404);
+    if (e.encoding !== 'f32le')
+      throw new ApiError(`explanation ${explanationId} has encoding ${e.encoding}`, 500);
+    return e.data;
+  }
+
+  private imageView(im: ImageRecord): ImageView {
+    return {
+      id: im.id,
+      datasetId: im.datasetId,
+      relPath: im.relPath,
+      fileName: im.fileName,
+      width: im.width,
+      height: im.height,
+      channels: im.channels,
+      label: im.label,
+      split: im.split,
+      url: this.urls.image(im.id),
+    };
+  }
+
+  private readonly handlers: Partial<Handlers> = {
+    'app.info': async () => ({
+      version: this.opts.version,
+      storePath: this.store.path,
+      engine: null,
+      transport: this.opts.transport,
+    }),
+    'datasets.list': async () => this.store.datasets.list().map(datasetView),
+    'datasets.import': async (req) => {
+      const { importDataset } = await import('../data/import/import.js');
+      const report = await importDataset(this.store, req.dir, { name: req.name, target: req.target });
+      return importView(report);
+    },
+    'datasets.generate': async (req) => {
+      if (this.store.datasets.getByName(req.name)) {
+        throw new ApiError(`a dataset named "${req.name}" already exists; choose another name`, 409, 'name');
+      }
+      const dir = join(this.datasetsDir, safeFolderName(req.name));
+      if (existsSync(dir)) throw new ApiError(`${dir} already exists; choose another name`, 409, 'name');
+      const { generateDataset } = await import('../data/synthetic/generate.js');
+      const { importDataset } = await import('../data/import/import.js');
+      const o = req.options;
+      try {
+        await generateDataset(dir, {
+          images: o.images,
+          positives: o.positives,
+          width: o.size,
+          height: o.size,
+          target: o.target,
+          distractors: o.distractors,
+          shapesPerImage:
+            o.shapesPerImage ?? Math.max(4, Math.min(20, Math.round((20 * o.size * o.size) / (224 * 224)))),
+          colourCue: o.colourCue,
+          fill: o.fill,
+          rotation: o.rotation,
+          overlap: o.overlap,
+          borderOcclusion: o.borderOcclusion,
+          noiseSigma: o.noiseSigma,
+          split: { train: 1 - o.valFraction, val: o.valFraction, test: 0 },
+          seed: o.seed,
+        });
+      } catch (e) {
+        // Generator option errors name the option; they belong next to the form, not in a crash dialog.
+        throw new ApiError((e as Error).message, 400, 'options');
+      }
+      return importView(await importDataset(this.store, dir, { name: req.name }));
+    },
+    'datasets.demo': async () => {
+      if (this.store.datasets.list().length > 0) return null;
+      const { DEMO_OPTIONS } = await import('../cli/commands/start.js');
+      const { generateDataset } = await import('../data/synthetic/generate.js');
+      const { importDataset } = await import('../data/import/import.js');
+      const dir = join(this.datasetsDir, 'demo-triangles');
+      if (!existsSync(dir)) await generateDataset(dir, DEMO_OPTIONS);
+      return importView(await importDataset(this.store, dir, { name: 'demo-triangles' }));
+    },
+    'images.list': async (req) => {
+      const filter = { split: req.split, label: req.label };
+      const total = this.store.images.count(req.datasetId, filter);
+      const items = this.store.images.list(req.datasetId, {
+        ...filter,
+        offset: req.offset,
+        limit: req.limit,
+      });
+      return { total, offset: req.offset, items: items.map((im) => this.imageView(im)) };
+    },
+    'images.detail': async (req) => {
+      const im = this.store.images.get(req.imageId);
+      if (!im) throw new ApiError(`no image ${req.imageId}`, 404);
+      const boxes = this.store.objects.list(im.id, { source: GROUND_TRUTH }).map(({ object: o }) => ({
+        name: o.name,
+        x0: o.box.x0,
+        y0: o.box.y0,
+        x1: o.box.x1,
+        y1: o.box.y1,
+        difficult: o.difficult ?? false,
+        truncated: o.truncated ?? false,
+      }));
+      return { ...this.imageView(im), boxes };
+    },
+    'runs.list': async (req) =>
+      this.store.runs.list(req.datasetId ? { datasetId: req.datasetId } : {}).map(runView),
+    'runs.get': async (req) => {
+      const run = this.store.runs.get(req.runId);
+      if (!run) throw new ApiError(`no run ${req.runId}`, 404);
+      const epochs: EpochView[] = this.store.runs.epochs(run.id).map((e) => ({
+        phase: e.phase,
+        epoch: e.epoch,
+        metrics: jsonMetrics(e.metrics as Record<string, unknown>),
+        seconds: e.seconds ?? 0,
+      }));
+      return { ...runView(run), epochs };
+    },
+  };
+}
+
+function jsonMetrics(m: Record<string, unknown>): Record<string, number | string | null> {
+  const out: Record<string, number | string | null> = {};
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v === 'number') out[k] = Number.isFinite(v) ? v : null;
+    else if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+export function safeFolderName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '');
+  return s || 'dataset';
+}
+
+function datasetView(d: DatasetSummary): DatasetView {
+  return {
+    id: d.id,
+    name: d.name,
+    kind: d.kind,
+    sourcePath: d.sourcePath,
+    classes: d.classes,
+    targetClass: d.targetClass,
+    imageCount: d.imageCount,
+    objectCount: d.objectCount,
+    labelCounts: d.labelCounts,
+    splitCounts: d.splitCounts,
+    sizes: d.sizes,
+  };
+}
+
+function runView(r: Run): RunView {
+  return {
+    id: r.id,
+    datasetId: r.datasetId,
+    model: r.model,
+    status: r.status,
+    engine: r.engine,
+    device: r.device,
+    phase: r.phase,
+    epoch: r.epoch,
+    error: r.error,
+    createdAt: r.createdAt,
+    config: r.config as Record<string, unknown>,
+  };
+}
+
+function importView(
+  r: Awaited<ReturnType<typeof import('../data/import/import.js').importDataset>>,
+): ImportResultView {
+  return {
+    datasetId: r.dataset.id,
+    name: r.dataset.name,
+    created: r.created,
+    found: r.images.found,
+    inserted: r.images.inserted,
+    updated: r.images.updated,
+    unchanged: r.images.unchanged,
+    skipped: r.errors,
+    warnings: r.warnings.length,
+  };
+}

@@ -1,0 +1,50 @@
+import { isIP } from 'node:net';
+import { type Command, intOption, stringOption } from '../command.js';
+import { UsageError } from '../errors.js';
+import { openCliStore } from '../store.js';
+import { VERSION } from '../version.js';
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary:
+    'Serve the workbench in a browser (web mode): the renderer and its API on loopback, protected by a per-launch token.',
+  usage: 'xwb serve [--port N] [--host 127.0.0.1] [--db PATH] [--json]',
+  positionals: [0, 0],
+  options: { port: { type: 'string' }, host: { type: 'string' } },
+  async run(args, io) {
+    const host = stringOption(args.values, 'host') ?? '127.0.0.1';
+    if (isIP(host) === 0 && host !== 'localhost')
+      throw new UsageError(`--host must be an IP address, got "${host}"`);
+    const port = intOption(args.values, 'port', 0, 0, 65535);
+    if (!isLoopback(host)) {
+      io.err(`warning: serving on ${host}: anyone who can reach it and has the token can use this store`);
+    }
+    const store = openCliStore(args);
+    const { serveWorkbench } = await import('../../server/launch.js');
+    const { web } = await serveWorkbench(store, { host, port, version: VERSION });
+    if (args.values.json)
+      io.out(JSON.stringify({ url: web.url, launchUrl: web.launchUrl, store: store.path }));
+    else {
+      io.out(`xwb workbench (web mode), store: ${store.path}`);
+      io.out(`open ${web.launchUrl}`);
+      io.out('press Ctrl+C to stop');
+    }
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        web.close().finally(() => {
+          store.close();
+          done();
+        });
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,39 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XwbService } from '../api/service.js';
+import type { Store } from '../store/index.js';
+import { startWebServer, type WebServer } from './http.js';
+
+/** The built renderer: `dist/renderer` at the repository root (both from src/ via tsx and from dist/src). */
+export function rendererDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = here.includes(`${join('dist', 'src')}`)
+    ? join(here, '..', '..', '..')
+    : join(here, '..', '..');
+  return process.env.XWB_RENDERER_DIR ?? join(root, 'dist', 'renderer');
+}
+
+export async function serveWorkbench(
+  store: Store,
+  opts: { host?: string; port?: number; version: string; token?: string },
+): Promise<{ web: WebServer; service: XwbService }> {
+  const service = new XwbService({
+    store,
+    transport: 'web',
+    version: opts.version,
+    urls: {
+      image: (id) => `/files/image/${id}`,
+      explanation: (id) => `/files/explanation/${id}`,
+    },
+  });
+  const { registerCoreHandlers } = await import('../api/handlers.js');
+  await registerCoreHandlers(service);
+  const web = await startWebServer({
+    service,
+    host: opts.host,
+    port: opts.port,
+    staticDir: rendererDir(),
+    token: opts.token,
+  });
+  return { web, service };
+}
