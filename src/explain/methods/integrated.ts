@@ -1,0 +1,104 @@
+/**
+ * Integrated gradients (Sundararajan et al. 2017): (x − b) · ∫₀¹ ∂f(b + α(x − b))/∂x dα, the integral by the
+ * trapezoid rule over `steps` intervals (steps + 1 gradient evaluations, in internal batches). Completeness
+ * (Σ attributions = f(x) − f(b)) holds up to the quadrature error, which is reported per image in
+ * debug.completenessError (|Σ attributions − (f(x) − f(b))|) next to debug.scoreDelta (f(x) − f(b)).
+ */
+import { tf } from '../../engine/tf.js';
+import { checkInt, checkOneOf, checkRange } from '../checks.js';
+import { defineMethod } from '../run.js';
+import {
+  classScores,
+  inputGradient,
+  logitsOf,
+  oneHotRows,
+  REDUCTIONS,
+  type Reduction,
+  reduceChannels,
+} from '../tensor.js';
+import { addInto, chunks, imageAt, stackMaps } from './accumulate.js';
+
+export const BASELINES = ['black', 'white', 'mean'] as const;
+export type Baseline = (typeof BASELINES)[number];
+
+/** Trapezoid weights of steps + 1 equally spaced points on [0, 1]. */
+export function trapezoidWeights(steps: number): number[] {
+  return Array.from({ length: steps + 1 }, (_, k) => (k === 0 || k === steps ? 0.5 : 1) / steps);
+}
+
+/** black/white: the low/high end of the input range; mean: the image's own mean colour. */
+function baselineOf(x1: tf.Tensor4D, kind: Baseline, range: [number, number]): tf.Tensor4D {
+  if (kind === 'black') return tf.fill(x1.shape, range[0]) as tf.Tensor4D;
+  if (kind === 'white') return tf.fill(x1.shape, range[1]) as tf.Tensor4D;
+  return tf.mul(tf.onesLike(x1), tf.mean(x1, [1, 2], true)) as tf.Tensor4D;
+}
+
+export const integratedGradients = defineMethod({
+  name: 'integrated_gradients',
+  family: 'gradient',
+  description: 'integrated gradients along the straight path from a baseline (Sundararajan et al. 2017)',
+  classSpecific: true,
+  defaults: {
+    baseline: 'black' as Baseline,
+    range: [0, 1] as readonly number[],
+    steps: 32,
+    internalBatch: 16,
+    reduce: 'sum' as Reduction,
+  },
+  check: (p, where) => {
+    checkOneOf(p.baseline, 'baseline', where, BASELINES);
+    checkRange(p.range, 'range', where);
+    checkInt(p.steps, 'steps', where, 1);
+    checkInt(p.internalBatch, 'internalBatch', where, 1);
+    checkOneOf(p.reduce, 'reduce', where, REDUCTIONS);
+  },
+  cost: (p, n) => n * (Math.ceil((p.steps + 1) / p.internalBatch) + 1),
+  async run({ model, x, classes, params, step }) {
+    const range = checkRange(params.range, 'range', 'integrated_gradients');
+    const weights = trapezoidWeights(params.steps);
+    const maps: tf.Tensor[] = [];
+    const completenessError: number[] = [];
+    const scoreDelta: number[] = [];
+    try {
+      for (let i = 0; i < x.shape[0]; i++) {
+        const x1 = imageAt(x, i);
+        const oneHot1 = oneHotRows([classes[i]], model.classes);
+        const base = baselineOf(x1, params.baseline, range);
+        const diff = tf.sub(x1, base) as tf.Tensor4D;
+        let avg: tf.Tensor4D | null = null;
+        try {
+          for (const [a, b] of chunks(weights.length, params.internalBatch)) {
+            const part = tf.tidy(() => {
+              const alphas = tf.tensor1d(Array.from({ length: b - a }, (_, k) => (a + k) / params.steps));
+              const w = tf.tensor1d(weights.slice(a, b)).reshape([-1, 1, 1, 1]);
+              const points = tf.add(base, tf.mul(alphas.reshape([-1, 1, 1, 1]), diff)) as tf.Tensor4D;
+              const g = inputGradient(model, points, tf.tile(oneHot1, [b - a, 1]));
+              return tf.sum(tf.mul(g, w), 0, true) as tf.Tensor4D;
+            });
+            avg = addInto(avg, part);
+            await step.tick();
+          }
+          const attribution = tf.mul(diff, avg as tf.Tensor4D) as tf.Tensor4D;
+          const [total, delta] = tf.tidy(() => {
+            const s = classScores(logitsOf(model, tf.concat([x1, base])), tf.tile(oneHot1, [2, 1]), 'logit');
+            return [tf.sum(attribution), tf.sub(s.slice(0, 1), s.slice(1, 1))];
+          });
+          const [t, d] = [(await total.data())[0], (await delta.data())[0]];
+          tf.dispose([total, delta]);
+          completenessError.push(Math.abs(t - d));
+          scoreDelta.push(d);
+          maps.push(tf.tidy(() => reduceChannels(attribution, params.reduce)));
+          attribution.dispose();
+          await step.tick();
+        } finally {
+          tf.dispose([x1, oneHot1, base, diff]);
+          if (avg) (avg as tf.Tensor).dispose();
+        }
+      }
+    } catch (err) {
+      tf.dispose(maps);
+      throw err;
+    }
+    return { map: stackMaps(maps), debug: { completenessError, scoreDelta } };
+  },
+});
