@@ -10,7 +10,10 @@ const commands: Record<string, () => Promise<Command>> = {
   datasets: async () => (await import('./commands/datasets.js')).datasetsCommand,
   export: async () => (await import('./commands/export.js')).exportCommand,
   start: async () => (await import('./commands/start.js')).startCommand,
+  train: async () => (await import('./commands/train.js')).trainCommand,
+  predict: async () => (await import('./commands/predict.js')).predictCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
+  ratings: async () => (await import('./commands/ratings.js')).ratingsCommand,
 };
 
 function defaultIo(): Io {

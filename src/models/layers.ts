@@ -1,6 +1,6 @@
 /**
- * Small graph-building helpers shared by the architectures. Only stock tfjs layers are used, so every saved
- * topology loads on every engine without registering custom classes.
+ * Small graph-building helpers shared by the architectures. Only stock tfjs layers are used, except the seeded
+ * dropout of dropout.ts, which registers itself with tfjs's serialization when this package is imported.
  */
 import { tf } from '../engine/tf.js';
 

@@ -6,6 +6,7 @@
  * Input names are fixed ('image', 'explanation') because the composed model feeds the classifier by name.
  */
 import { tf } from '../engine/tf.js';
+import { SeededDropout } from './dropout.js';
 import {
   apply,
   avgPool,
@@ -193,7 +194,7 @@ export function buildVggClassifier(o: VggOptions): tf.LayersModel {
       }),
       x,
     );
-    x = apply(tf.layers.dropout({ name: `cls_drop${k}`, rate: o.dropout, seed: seeds.take() }), x);
+    x = apply(new SeededDropout({ name: `cls_drop${k}`, rate: o.dropout, seed: seeds.take() }), x);
   }
   const logits = apply(
     tf.layers.dense({ name: 'cls_logits', units: o.classes, kernelInitializer: glorotUniform(seeds) }),

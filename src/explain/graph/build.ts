@@ -161,6 +161,7 @@ function opOf(layer: tf.layers.Layer, owned: tf.Tensor[]): { op: GraphOp; activa
     case 'Flatten':
       return { op: { type: 'flatten' }, activation: null };
     case 'Dropout':
+    case 'XwbSeededDropout':
       return { op: { type: 'identity' }, activation: null };
     default:
       throw new Error(

@@ -1,0 +1,430 @@
+/**
+ * The training configuration: everything a run needs to be reproduced, validated once, with every default filled
+ * in, and JSON-serialisable so it is stored with the run (`store.runs.create({ config })`) and read back to resume.
+ *
+ * Phases (Rio-Torto et al. 2019, §3): 'classifier' (the classifier alone on a white map, explainer frozen),
+ * 'explainer' (the explainer alone, classifier frozen and in inference mode), 'joint' (both). Which phases a model
+ * kind has:
+ * - expclass: classifier → explainer → joint, as in the paper.
+ * - xcnn: joint only. Tavanaei trains the generator and classifier end to end with the classification loss; its
+ *   classifier sees nothing but the heatmap, so a classifier-alone phase on a white map would learn nothing.
+ * - classifier: classifier only (it has no explainer).
+ * A phase with 0 epochs is skipped.
+ *
+ * The objective of a phase is L = α·CE + (1 − α)·(β·L1 + (1 − β)·TV + γ·hybrid) (+ λ·block-diagonal L1 when the
+ * classifier trains). `loss.l1` replaces α and β of the phases that train the explainer with the 2019 paper's
+ * "CE + λ·L1": α = 1/(1 + λ), β = 1 (the objective scaled by α). λ is given either in our convention (the weight
+ * of the MEAN |e| per pixel) or in Keras's summed convention (the paper's activity-regulariser factors 1e-8…1e-4,
+ * summed over every pixel of the batch), converted with λ = w·S·S·batch (see kerasL1ToMeanWeight).
+ */
+import type { ModelKind } from '../models/index.js';
+import { SIZE_MULTIPLE } from '../models/options.js';
+import type { JsonObject } from '../store/index.js';
+import { MASK_SOURCES, type MaskSource } from './data/masks.js';
+import { RESIZE_MODES, type ResizeMode } from './data/placement.js';
+import { kerasL1ToMeanWeight, meanWeightToAlpha } from './losses.js';
+
+export const CONFIG_VERSION = 1;
+export const PHASES = ['classifier', 'explainer', 'joint'] as const;
+export type PhaseName = (typeof PHASES)[number];
+export const OPTIMIZERS = ['sgd', 'adadelta', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const MODEL_KINDS: readonly ModelKind[] = ['expclass', 'xcnn', 'classifier'];
+
+/** The phases each model kind goes through, in order. */
+export const KIND_PHASES: Record<ModelKind, readonly PhaseName[]> = {
+  expclass: ['classifier', 'explainer', 'joint'],
+  xcnn: ['joint'],
+  classifier: ['classifier'],
+};
+
+/**
+ * Learning rates when none is given: SGD as the reference code; Adadelta as Keras 2's default (lr 1.0, the
+ * optimiser the 2019 paper used); Adam's usual 1e-3.
+ */
+export const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.01, adadelta: 1.0, adam: 0.001 };
+/** The reference code's SGD weight decay; the adaptive optimisers get none unless asked. */
+export const DEFAULT_WEIGHT_DECAY: Record<OptimizerName, number> = { sgd: 1e-4, adadelta: 0, adam: 0 };
+
+export interface PhaseConfig {
+  /** 0 skips the phase. */
+  epochs: number;
+  /** Weight of the cross-entropy in [0, 1]; replaced by loss.l1 in the phases that train the explainer. */
+  alpha: number;
+  optimizer: OptimizerName;
+  lr: number;
+  /** Coupled L2 (PyTorch SGD's weight_decay): wd·w is added to each gradient. */
+  weightDecay: number;
+}
+
+export interface ModelConfig {
+  kind: ModelKind;
+  /** Square input side; a multiple of 16. */
+  inputSize: number;
+  base: number;
+  batchNorm: boolean;
+  dropout: number;
+  /** expclass only. */
+  explanationPool: 'avg' | 'max';
+  /** expclass only: the initial beta of the explainer's last batch norm (3 → an almost white map). */
+  explainerBias: number;
+  /** xcnn only. */
+  generatorFilters: number;
+  /** xcnn only. */
+  conv1x1: boolean;
+}
+
+export interface L1Weight {
+  weight: number;
+  /** 'mean': λ multiplies mean|e|; 'keras': the paper's summed activity-regulariser factor. */
+  convention: 'mean' | 'keras';
+}
+
+export interface LossConfig {
+  beta: number;
+  gamma: number;
+  l1: L1Weight | null;
+  /** λ of Rieger's block-diagonal L1 on the dense layers (0 = off). */
+  blockDiagonal: number;
+  /** Inverse-frequency class weights in the cross-entropy. */
+  classWeights: boolean;
+}
+
+export interface DataConfig {
+  batchSize: number;
+  /** Random horizontal flips of the training images (and masks). */
+  flip: boolean;
+  /** Where the hybrid term's masks come from ('none' unless γ > 0). */
+  maskSource: MaskSource;
+  resize: ResizeMode;
+}
+
+export interface DeadExplainerConfig {
+  /** A phase that trains the explainer calls it dead when the mean validation activation falls below this. */
+  threshold: number;
+  /**
+   * End the phase when it dies (default true): tanh-then-ReLU at 0 passes no gradient, so the explainer cannot
+   * recover and further epochs only cost time. Dead epochs are never the phase's best, so the next phase starts
+   * from the last live best.
+   */
+  stopPhase: boolean;
+}
+
+export interface TrainConfig {
+  version: typeof CONFIG_VERSION;
+  datasetId: number;
+  model: ModelConfig;
+  /** Exactly the phases of the model kind, in KIND_PHASES order. */
+  phases: Partial<Record<PhaseName, PhaseConfig>>;
+  loss: LossConfig;
+  data: DataConfig;
+  /** Seeds weight initialisation, dropout and the per-epoch shuffles and flips. */
+  seed: number;
+  /** Stop a phase after this many epochs without a better validation loss (0 = never). */
+  patience: number;
+  /** Keep a checkpoint every N epochs besides the best ones and each phase's last (0 = only those). */
+  checkpointEvery: number;
+  deadExplainer: DeadExplainerConfig;
+  /** The run this one continues (set by resume). */
+  resumedFrom: number | null;
+}
+
+type DeepPartial<T> = {
+  [K in keyof T]?: NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> | T[K] : T[K];
+};
+
+/** What callers write: only datasetId is required. */
+export type TrainConfigInput = DeepPartial<Omit<TrainConfig, 'datasetId' | 'version'>> & {
+  datasetId: number;
+  version?: number;
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function fail(field: string, problem: string): never {
+  throw new ConfigError(`training config: ${field} ${problem}`);
+}
+
+function integer(field: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(
+      field,
+      `must be an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+}
+
+function inRange(field: string, v: unknown, min: number, max: number, openMin = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v > max || (openMin ? v <= min : v < min)) {
+    fail(field, `must be a number in ${openMin ? '(' : '['}${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) {
+    fail(field, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+function bool(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function object(field: string, v: unknown): Record<string, unknown> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(field, 'must be an object');
+  return v as Record<string, unknown>;
+}
+
+function rejectUnknown(field: string, o: Record<string, unknown>, known: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k))
+      fail(`${field ? `${field}.` : ''}${k}`, `is not a known option (known: ${known.join(', ')})`);
+  }
+}
+
+/** Per-kind phase defaults: the CLI's `--epochs 10,10,50 --alpha 1,0.25,0.9 --lr 0.01,0.01,0.001` for expclass. */
+const PHASE_DEFAULTS: Record<
+  ModelKind,
+  Partial<Record<PhaseName, { epochs: number; alpha: number; lr: number }>>
+> = {
+  expclass: {
+    classifier: { epochs: 10, alpha: 1, lr: 0.01 },
+    explainer: { epochs: 10, alpha: 0.25, lr: 0.01 },
+    joint: { epochs: 50, alpha: 0.9, lr: 0.001 },
+  },
+  // XCNN is trained with the classification loss only (Tavanaei, eq. 3).
+  xcnn: { joint: { epochs: 20, alpha: 1, lr: 0.01 } },
+  classifier: { classifier: { epochs: 10, alpha: 1, lr: 0.01 } },
+};
+
+function resolvePhase(kind: ModelKind, phase: PhaseName, raw: unknown): PhaseConfig {
+  const field = `phases.${phase}`;
+  const p = object(field, raw);
+  rejectUnknown(field, p, ['epochs', 'alpha', 'optimizer', 'lr', 'weightDecay']);
+  const d = PHASE_DEFAULTS[kind][phase]!;
+  const optimizer = oneOf(`${field}.optimizer`, p.optimizer ?? 'sgd', OPTIMIZERS);
+  // When the optimiser was chosen but the rate was not, the optimiser's own default fits better than SGD's.
+  const lrDefault = p.optimizer === undefined || optimizer === 'sgd' ? d.lr : DEFAULT_LR[optimizer];
+  return {
+    epochs: integer(`${field}.epochs`, p.epochs ?? d.epochs, 0, 100_000),
+    alpha: inRange(`${field}.alpha`, p.alpha ?? d.alpha, 0, 1),
+    optimizer,
+    lr: inRange(`${field}.lr`, p.lr ?? lrDefault, 0, 1e3, true),
+    weightDecay: inRange(`${field}.weightDecay`, p.weightDecay ?? DEFAULT_WEIGHT_DECAY[optimizer], 0, 1),
+  };
+}
+
+function resolveModel(raw: unknown): ModelConfig {
+  const m = object('model', raw);
+  rejectUnknown('model', m, [
+    'kind',
+    'inputSize',
+    'base',
+    'batchNorm',
+    'dropout',
+    'explanationPool',
+    'explainerBias',
+    'generatorFilters',
+    'conv1x1',
+  ]);
+  const inputSize = integer('model.inputSize', m.inputSize ?? 224, SIZE_MULTIPLE, 4096);
+  if (inputSize % SIZE_MULTIPLE !== 0) {
+    fail(
+      'model.inputSize',
+      `must be a multiple of ${SIZE_MULTIPLE} (the classifier pools four times by 2), got ${inputSize}`,
+    );
+  }
+  const dropout = inRange('model.dropout', m.dropout ?? 0.3, 0, 1);
+  if (dropout >= 1) fail('model.dropout', 'must be below 1');
+  return {
+    kind: oneOf('model.kind', m.kind ?? 'expclass', MODEL_KINDS),
+    inputSize,
+    base: integer('model.base', m.base ?? 32, 1, 1024),
+    batchNorm: bool('model.batchNorm', m.batchNorm ?? true),
+    dropout,
+    explanationPool: oneOf('model.explanationPool', m.explanationPool ?? 'avg', ['avg', 'max'] as const),
+    explainerBias: inRange('model.explainerBias', m.explainerBias ?? 3, -100, 100),
+    generatorFilters: integer('model.generatorFilters', m.generatorFilters ?? 128, 1, 4096),
+    conv1x1: bool('model.conv1x1', m.conv1x1 ?? false),
+  };
+}
+
+function resolveLoss(raw: unknown): LossConfig {
+  const l = object('loss', raw);
+  rejectUnknown('loss', l, ['beta', 'gamma', 'l1', 'blockDiagonal', 'classWeights']);
+  let l1: L1Weight | null = null;
+  if (l.l1 !== undefined && l.l1 !== null) {
+    const o = object('loss.l1', l.l1);
+    rejectUnknown('loss.l1', o, ['weight', 'convention']);
+    l1 = {
+      weight: inRange('loss.l1.weight', o.weight, 0, 1e9),
+      convention: oneOf('loss.l1.convention', o.convention ?? 'mean', ['mean', 'keras'] as const),
+    };
+  }
+  return {
+    beta: inRange('loss.beta', l.beta ?? 0.9, 0, 1),
+    gamma: inRange('loss.gamma', l.gamma ?? 0, 0, 1e6),
+    l1,
+    blockDiagonal: inRange('loss.blockDiagonal', l.blockDiagonal ?? 0, 0, 1e6),
+    classWeights: bool('loss.classWeights', l.classWeights ?? false),
+  };
+}
+
+function resolveData(raw: unknown, gamma: number): DataConfig {
+  const d = object('data', raw);
+  rejectUnknown('data', d, ['batchSize', 'flip', 'maskSource', 'resize']);
+  const maskSource = oneOf(
+    'data.maskSource',
+    d.maskSource ?? (gamma > 0 ? 'gt-boxes' : 'none'),
+    MASK_SOURCES,
+  );
+  if (gamma > 0 && maskSource === 'none') {
+    fail(
+      'data.maskSource',
+      "is 'none' but loss.gamma > 0: the hybrid term needs masks ('gt-boxes' or 'gt-mask')",
+    );
+  }
+  return {
+    batchSize: integer('data.batchSize', d.batchSize ?? 8, 1, 4096),
+    flip: bool('data.flip', d.flip ?? false),
+    maskSource,
+    resize: oneOf('data.resize', d.resize ?? 'stretch', RESIZE_MODES),
+  };
+}
+
+/** Validates a config (from a caller, the CLI or a stored run) and fills in every default. */
+export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
+  const c = object('', input);
+  rejectUnknown('', c, [
+    'version',
+    'datasetId',
+    'model',
+    'phases',
+    'loss',
+    'data',
+    'seed',
+    'patience',
+    'checkpointEvery',
+    'deadExplainer',
+    'resumedFrom',
+  ]);
+  if (c.version !== undefined && c.version !== CONFIG_VERSION) {
+    fail(
+      'version',
+      `${JSON.stringify(c.version)} is not supported (this xwb writes version ${CONFIG_VERSION})`,
+    );
+  }
+  const datasetId = integer('datasetId', c.datasetId, 1);
+  const model = resolveModel(c.model);
+  const rawPhases = object('phases', c.phases);
+  const own = KIND_PHASES[model.kind];
+  for (const name of Object.keys(rawPhases)) {
+    if (!own.includes(name as PhaseName)) {
+      fail(`phases.${name}`, `does not apply to a ${model.kind} model (its phases: ${own.join(', ')})`);
+    }
+  }
+  const phases: Partial<Record<PhaseName, PhaseConfig>> = {};
+  for (const name of own) phases[name] = resolvePhase(model.kind, name, rawPhases[name]);
+  if (own.every((name) => phases[name]!.epochs === 0))
+    fail('phases', 'give at least one phase at least one epoch');
+  const loss = resolveLoss(c.loss);
+  if (loss.l1 !== null) {
+    for (const name of own) {
+      const given = (rawPhases[name] as { alpha?: unknown } | undefined)?.alpha;
+      if (phaseTrainsExplainer(name) && given !== undefined) {
+        fail(`phases.${name}.alpha`, 'and loss.l1 both set the explanation weight; give only one of them');
+      }
+    }
+  }
+  const dead = object('deadExplainer', c.deadExplainer);
+  rejectUnknown('deadExplainer', dead, ['threshold', 'stopPhase']);
+  return {
+    version: CONFIG_VERSION,
+    datasetId,
+    model,
+    phases,
+    loss,
+    data: resolveData(c.data, loss.gamma),
+    seed: integer('seed', c.seed ?? 1, 0, 2 ** 31 - 1),
+    patience: integer('patience', c.patience ?? 10, 0),
+    checkpointEvery: integer('checkpointEvery', c.checkpointEvery ?? 5, 0),
+    deadExplainer: {
+      threshold: inRange('deadExplainer.threshold', dead.threshold ?? 1e-4, 0, 1),
+      stopPhase: bool('deadExplainer.stopPhase', dead.stopPhase ?? true),
+    },
+    resumedFrom: c.resumedFrom == null ? null : integer('resumedFrom', c.resumedFrom, 1),
+  };
+}
+
+export function phaseTrainsExplainer(phase: PhaseName): boolean {
+  return phase !== 'classifier';
+}
+
+export function phaseTrainsClassifier(phase: PhaseName): boolean {
+  return phase !== 'explainer';
+}
+
+/** The phases that will run (kind order, 0-epoch phases left out). */
+export function activePhases(config: TrainConfig): PhaseName[] {
+  return KIND_PHASES[config.model.kind].filter((p) => (config.phases[p]?.epochs ?? 0) > 0);
+}
+
+export function phaseConfig(config: TrainConfig, phase: PhaseName): PhaseConfig {
+  const p = config.phases[phase];
+  if (p === undefined)
+    throw new ConfigError(`training config: a ${config.model.kind} model has no ${phase} phase`);
+  return p;
+}
+
+export interface Objective {
+  alpha: number;
+  beta: number;
+  gamma: number;
+  /** λ of the block-diagonal penalty in this phase (0 when the classifier is frozen). */
+  blockDiagonal: number;
+}
+
+/** α, β, γ and λ of one phase, with loss.l1 converted (see the module comment). */
+export function phaseObjective(config: TrainConfig, phase: PhaseName): Objective {
+  const p = phaseConfig(config, phase);
+  const { l1, beta, gamma, blockDiagonal } = config.loss;
+  const block = phaseTrainsClassifier(phase) ? blockDiagonal : 0;
+  if (l1 === null || !phaseTrainsExplainer(phase))
+    return { alpha: p.alpha, beta, gamma, blockDiagonal: block };
+  const s = config.model.inputSize;
+  const lambda =
+    l1.convention === 'keras' ? kerasL1ToMeanWeight(l1.weight, s, s, config.data.batchSize) : l1.weight;
+  return { alpha: meanWeightToAlpha(lambda), beta: 1, gamma, blockDiagonal: block };
+}
+
+/** The options of the model builders for a dataset with `classes` classes. */
+export function modelOptions(config: TrainConfig, classes: number) {
+  const m = config.model;
+  return {
+    inputSize: m.inputSize,
+    classes,
+    base: m.base,
+    batchNorm: m.batchNorm,
+    dropout: m.dropout,
+    seed: config.seed,
+    explanationPool: m.explanationPool,
+    explainerBias: m.explainerBias,
+    generatorFilters: m.generatorFilters,
+    conv1x1: m.conv1x1,
+  };
+}
+
+/** The config as the store's JSON column wants it. */
+export function configToJson(config: TrainConfig): JsonObject {
+  return JSON.parse(JSON.stringify(config)) as JsonObject;
+}

@@ -1,0 +1,134 @@
+/**
+ * One optimisation step and one validation pass, with the numbers an epoch reports. Each reads its scalars back
+ * with a single data transfer and leaves no tensor behind.
+ */
+import { tf } from '../engine/tf.js';
+import type { XwbModel } from '../models/index.js';
+import type { Objective } from './config.js';
+import { type Batch, forEachBatch } from './data/batches.js';
+import type { ImageSetData } from './data/load.js';
+import { type LossParts, xwbLoss } from './losses.js';
+import type { PhaseOptimizer } from './optimizers.js';
+import type { PhaseBehaviour } from './phases.js';
+import { blockDiagonalPenalty } from './regularizers.js';
+
+/** Sums over images (losses are batch means times the batch size), so an epoch's mean weighs every image once. */
+export interface Totals {
+  images: number;
+  loss: number;
+  ce: number;
+  l1: number;
+  tv: number;
+  hybrid: number;
+  block: number;
+  correct: number;
+  /** Sum over images of the mean map value. */
+  explanation: number;
+}
+
+export function emptyTotals(): Totals {
+  return { images: 0, loss: 0, ce: 0, l1: 0, tv: 0, hybrid: 0, block: 0, correct: 0, explanation: 0 };
+}
+
+/** Means per image; accuracy in [0, 1]. NaN for an empty pass. */
+export function means(t: Totals): Omit<Totals, 'images' | 'correct'> & { acc: number } {
+  const n = t.images;
+  return {
+    loss: t.loss / n,
+    ce: t.ce / n,
+    l1: t.l1 / n,
+    tv: t.tv / n,
+    hybrid: t.hybrid / n,
+    block: t.block / n,
+    acc: t.correct / n,
+    explanation: t.explanation / n,
+  };
+}
+
+export interface StepContext {
+  model: XwbModel;
+  behaviour: PhaseBehaviour;
+  objective: Objective;
+  classWeights?: readonly number[];
+}
+
+/** The loss of a batch and the scalars to report, as [loss, ce, l1, tv, hybrid, block, correct, mapMean]. */
+function batchScalars(
+  ctx: StepContext,
+  batch: Batch,
+  training: boolean,
+): { total: tf.Scalar; report: tf.Tensor1D } {
+  const { model, behaviour, objective } = ctx;
+  const out = model.predict(batch.x, training ? behaviour.train : behaviour.evaluate);
+  const parts: LossParts = xwbLoss(
+    {
+      logits: out.logits,
+      labels: batch.y,
+      explanation: out.explanation,
+      ...(batch.masks ? { masks: { mask: batch.masks, present: batch.maskPresent } } : {}),
+    },
+    {
+      alpha: objective.alpha,
+      beta: objective.beta,
+      gamma: objective.gamma,
+      ...(ctx.classWeights ? { classWeights: ctx.classWeights } : {}),
+    },
+  );
+  const block =
+    objective.blockDiagonal > 0
+      ? blockDiagonalPenalty(model.denseKernels, model.classes, objective.blockDiagonal)
+      : tf.scalar(0);
+  const total = tf.add(parts.total, block) as tf.Scalar;
+  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(out.logits, 1), batch.y), 'float32'));
+  const report = tf.stack([
+    total,
+    parts.ce,
+    parts.l1,
+    parts.tv,
+    parts.hybrid,
+    block,
+    correct,
+    tf.mean(out.explanation),
+  ]);
+  return { total, report: report as tf.Tensor1D };
+}
+
+function accumulate(t: Totals, values: ArrayLike<number>, n: number): void {
+  t.images += n;
+  t.loss += values[0] * n;
+  t.ce += values[1] * n;
+  t.l1 += values[2] * n;
+  t.tv += values[3] * n;
+  t.hybrid += values[4] * n;
+  t.block += values[5] * n;
+  t.correct += values[6];
+  t.explanation += values[7] * n;
+}
+
+/** One gradient step on `batch`; adds its numbers to `totals`. */
+export function trainStep(ctx: StepContext, optimizer: PhaseOptimizer, batch: Batch, totals: Totals): void {
+  let report: tf.Tensor1D | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const r = batchScalars(ctx, batch, true);
+    report = tf.keep(r.report);
+    return r.total;
+  }, optimizer.variables as tf.Variable[]);
+  value.dispose();
+  optimizer.apply(grads);
+  if (!report) throw new Error('internal: the training step produced no report');
+  try {
+    accumulate(totals, report.dataSync(), batch.indices.length);
+  } finally {
+    report.dispose();
+  }
+}
+
+/** The phase's loss, accuracy and mean map over a whole split, in inference mode. */
+export async function evaluate(ctx: StepContext, data: ImageSetData, batchSize: number): Promise<Totals> {
+  const totals = emptyTotals();
+  await forEachBatch(data, { batchSize }, (batch) => {
+    const values = tf.tidy(() => batchScalars(ctx, batch, false).report.dataSync());
+    accumulate(totals, values, batch.indices.length);
+  });
+  return totals;
+}

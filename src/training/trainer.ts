@@ -1,0 +1,411 @@
+/**
+ * The trainer: a run in the store, its data, its phases, epochs, checkpoints and end state.
+ *
+ * Lifecycle: the run is created 'queued' with its config, engine and folder, goes 'running' once its data is
+ * loaded, and ends 'done', 'cancelled' (the AbortSignal fired: the current step finishes, the checkpoints stay)
+ * or 'failed' (the error is recorded and rethrown). Every epoch's metrics go to `store.runs.appendEpoch` (which
+ * also keeps the run's phase/epoch current) before its checkpoint is written.
+ *
+ * Between phases the next phase starts from the best checkpoint (lowest validation loss, dead epochs excluded)
+ * of the phase before. Early stopping: a phase ends after `patience` epochs without a better validation loss.
+ *
+ * Reproducibility: weight initialisation and dropout come from the model seed, shuffles and flips from
+ * (seed, phase, epoch); with the same config on the same engine two runs give the same numbers.
+ */
+import path from 'node:path';
+import { setImmediate as nextTick } from 'node:timers/promises';
+import type { EngineInfo } from '../engine/types.js';
+import { buildClassifier, buildExpClass, buildXcnn, type XwbModel } from '../models/index.js';
+import type { Checkpoint, Run, Store } from '../store/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import {
+  copyCheckpointFolder,
+  freshRunFolder,
+  loadCheckpoint,
+  SUMMARY_FILE,
+  saveCheckpoint,
+} from './checkpoint.js';
+import {
+  activePhases,
+  configToJson,
+  modelOptions,
+  type PhaseName,
+  phaseConfig,
+  phaseObjective,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config.js';
+import { forEachBatch } from './data/batches.js';
+import type { DecodeCache } from './data/cache.js';
+import { type ImageSetData, loadSplit } from './data/load.js';
+import { classWeightsOf } from './data/weights.js';
+import type { TrainEvent, TrainResult } from './events.js';
+import { PhaseOptimizer } from './optimizers.js';
+import { phaseBehaviour } from './phases.js';
+import { type BestSoFar, handOn, planResume, type ResumePlan, startPlan } from './resume.js';
+import { emptyTotals, evaluate, means, type StepContext, trainStep } from './step.js';
+import { deadExplainerMessage, summarise } from './summary.js';
+
+export interface TrainOptions {
+  /** The engine already started with initEngine: recorded with the run. */
+  engine: Pick<EngineInfo, 'name' | 'device'>;
+  /** Cancels the run after the current step (status 'cancelled', checkpoints kept). */
+  signal?: AbortSignal;
+  onEvent?: (event: TrainEvent) => void;
+  /** Decoded-image cache shared with other loads in this process. */
+  cache?: DecodeCache;
+}
+
+export class TrainingCancelled extends Error {
+  constructor() {
+    super('training was cancelled');
+    this.name = 'TrainingCancelled';
+  }
+}
+
+/** Trains a new run. Resolves when it is done or cancelled; a failure marks the run failed and rejects. */
+export async function train(
+  store: Store,
+  input: TrainConfigInput,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const config = resolveTrainConfig(input);
+  return execute(store, config, startPlan(), null, options);
+}
+
+/**
+ * Continues a failed or cancelled run as a new run (see resume.ts). A run still marked 'running' is refused
+ * unless `force` (its process may still be alive); with force it is first marked failed.
+ */
+export async function resumeRun(
+  store: Store,
+  runId: number,
+  options: TrainOptions & { force?: boolean },
+): Promise<TrainResult> {
+  const old = store.runs.get(runId);
+  if (old === undefined) throw new Error(`no run ${runId} in ${store.path}`);
+  if (old.status === 'done') throw new Error(`run ${runId} is done; there is nothing to resume`);
+  if (old.status === 'running' || old.status === 'queued') {
+    if (!options.force) {
+      throw new Error(
+        `run ${runId} is still marked ${old.status}; if its process is gone (killed, crashed), resume with force ` +
+          '(xwb train --resume RUN --force), which marks it failed first',
+      );
+    }
+    store.runs.setStatus(runId, 'failed', `interrupted (found ${old.status} when resumed)`);
+  }
+  let config: TrainConfig;
+  try {
+    config = resolveTrainConfig({ ...(old.config as unknown as TrainConfigInput), resumedFrom: runId });
+  } catch (e) {
+    throw new Error(`run ${runId} cannot be resumed: its stored config is invalid: ${(e as Error).message}`);
+  }
+  const plan = planResume(config, store.runs.epochs(runId), store.runs.checkpoints(runId));
+  return execute(store, config, plan, old, options);
+}
+
+function createRun(store: Store, config: TrainConfig, engine: TrainOptions['engine']): Run {
+  // The folder is named after the run id, which SQLite assigns; predict it inside the transaction and check.
+  return store.transaction(() => {
+    const next = store.runs.list().reduce((max, r) => Math.max(max, r.id), 0) + 1;
+    const folder = freshRunFolder(store.path, next);
+    const run = store.runs.create({
+      datasetId: config.datasetId,
+      model: config.model.kind,
+      config: configToJson(config),
+      engine: engine.name,
+      device: engine.device,
+      folder,
+    });
+    if (run.id !== next)
+      throw new Error(`internal: run id ${run.id}, expected ${next}; the folder would not match`);
+    return run;
+  });
+}
+
+/** Copies the history a resume keeps into the new run (checkpoint folders included). */
+function copyHistory(store: Store, run: Run, plan: ResumePlan): Map<number, Checkpoint> {
+  const copied = new Map<number, Checkpoint>();
+  store.transaction(() => {
+    for (const e of plan.epochs) {
+      store.runs.appendEpoch(run.id, {
+        phase: e.phase,
+        epoch: e.epoch,
+        metrics: e.metrics,
+        seconds: e.seconds,
+      });
+    }
+  });
+  for (const c of plan.checkpoints) {
+    const p = copyCheckpointFolder(c.path, run.folder!, c.phase as PhaseName, c.epoch);
+    copied.set(
+      c.id,
+      store.runs.addCheckpoint({
+        runId: run.id,
+        phase: c.phase,
+        epoch: c.epoch,
+        path: p,
+        valLoss: c.valLoss,
+        isBest: c.isBest,
+      }),
+    );
+  }
+  return copied;
+}
+
+function buildModel(config: TrainConfig, classes: number): XwbModel {
+  const o = modelOptions(config, classes);
+  if (config.model.kind === 'expclass') return buildExpClass(o);
+  if (config.model.kind === 'xcnn') return buildXcnn(o);
+  return buildClassifier(o);
+}
+
+async function loadData(store: Store, config: TrainConfig, options: TrainOptions) {
+  const load = (split: 'train' | 'val') =>
+    loadSplit(store, config.datasetId, split, {
+      size: config.model.inputSize,
+      resize: config.data.resize,
+      maskSource: config.data.maskSource,
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (done, total) => options.onEvent?.({ type: 'load', split, done, total }),
+    });
+  const train = await load('train');
+  const val = await load('val');
+  const ds = `dataset "${train.datasetName}"`;
+  if (train.items.length === 0) throw new Error(`${ds} has no training images; assign a train split first`);
+  if (val.items.length === 0) {
+    throw new Error(
+      `${ds} has no validation images; the best checkpoint is chosen by validation loss, so re-import it with a validation share`,
+    );
+  }
+  if (train.classes.length < 2)
+    throw new Error(`${ds} has ${train.classes.length} class(es); training needs at least 2`);
+  return { train, val };
+}
+
+interface PhaseOutcome {
+  cancelled: boolean;
+}
+
+interface Session {
+  store: Store;
+  run: Run;
+  config: TrainConfig;
+  options: TrainOptions;
+  train: ImageSetData;
+  val: ImageSetData;
+  classWeights?: number[];
+}
+
+async function runPhase(
+  s: Session,
+  model: XwbModel,
+  phase: PhaseName,
+  startEpoch: number,
+  bestSoFar: BestSoFar | null,
+): Promise<PhaseOutcome> {
+  const { store, run, config, options } = s;
+  const pc = phaseConfig(config, phase);
+  const behaviour = phaseBehaviour(model, phase);
+  const ctx: StepContext = {
+    model,
+    behaviour,
+    objective: phaseObjective(config, phase),
+    ...(s.classWeights ? { classWeights: s.classWeights } : {}),
+  };
+  const optimizer = new PhaseOptimizer(pc, behaviour.variables(model));
+  const steps = Math.ceil(s.train.items.length / config.data.batchSize);
+  let best = bestSoFar;
+  try {
+    for (let epoch = startEpoch; epoch <= pc.epochs; epoch++) {
+      if (options.signal?.aborted) return { cancelled: true };
+      const t0 = performance.now();
+      const totals = emptyTotals();
+      await forEachBatch(
+        s.train,
+        {
+          batchSize: config.data.batchSize,
+          shuffle: true,
+          seed: `${config.seed}/${phase}`,
+          epoch,
+          flip: config.data.flip,
+        },
+        async (batch, step) => {
+          trainStep(ctx, optimizer, batch, totals);
+          options.onEvent?.({ type: 'step', phase, epoch, step: step + 1, steps });
+          // Let messages in (a worker's cancel arrives as one) between steps.
+          await nextTick();
+          if (options.signal?.aborted) throw new TrainingCancelled();
+        },
+      );
+      const trainSeconds = (performance.now() - t0) / 1000;
+      const val = means(await evaluate(ctx, s.val, config.data.batchSize));
+      const tr = means(totals);
+      const seconds = (performance.now() - t0) / 1000;
+      const dead = behaviour.watchesExplainer && val.explanation < config.deadExplainer.threshold;
+      const improved = !dead && Number.isFinite(val.loss) && (best === null || val.loss < best.valLoss);
+      if (improved) best = { epoch, valLoss: val.loss };
+      const sinceBest = epoch - (best?.epoch ?? startEpoch - 1);
+      const diverged = !Number.isFinite(tr.loss);
+      const earlyStop = config.patience > 0 && sinceBest >= config.patience && epoch < pc.epochs;
+      const end = epoch === pc.epochs || earlyStop || (dead && config.deadExplainer.stopPhase) || diverged;
+      const metrics = {
+        loss: tr.loss,
+        ce: tr.ce,
+        l1: tr.l1,
+        tv: tr.tv,
+        hybrid: tr.hybrid,
+        block: tr.block,
+        acc: tr.acc,
+        expl_mean: tr.explanation,
+        val_loss: val.loss,
+        val_ce: val.ce,
+        val_acc: val.acc,
+        val_expl_mean: val.explanation,
+        train_seconds: trainSeconds,
+        images_per_s: s.train.items.length / trainSeconds,
+        is_best: improved ? 1 : 0,
+        dead_explainer: dead ? 1 : 0,
+        phase_end: end ? 1 : 0,
+        early_stop: earlyStop ? 1 : 0,
+      };
+      store.runs.appendEpoch(run.id, { phase, epoch, metrics, seconds });
+      const keep = improved || end || (config.checkpointEvery > 0 && epoch % config.checkpointEvery === 0);
+      const checkpoint = keep
+        ? await saveCheckpoint(store, run.id, run.folder!, model, {
+            phase,
+            epoch,
+            valLoss: val.loss,
+            isBest: improved,
+          })
+        : null;
+      options.onEvent?.({
+        type: 'epoch',
+        phase,
+        epoch,
+        epochs: pc.epochs,
+        metrics,
+        seconds,
+        isBest: improved,
+        checkpoint: checkpoint?.path ?? null,
+      });
+      if (dead) {
+        const message = deadExplainerMessage(phase, epoch, val.explanation, config.deadExplainer.threshold);
+        options.onEvent?.({ type: 'warning', phase, epoch, message });
+      }
+      if (diverged) {
+        throw new Error(
+          `phase ${phase}, epoch ${epoch}: the training loss is ${tr.loss} (diverged); lower the learning rate (now ${pc.lr})`,
+        );
+      }
+      if (end) break;
+    }
+    return { cancelled: false };
+  } catch (e) {
+    if (e instanceof TrainingCancelled) return { cancelled: true };
+    throw e;
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+async function execute(
+  store: Store,
+  config: TrainConfig,
+  plan: ResumePlan,
+  resumedRun: Run | null,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  const started = performance.now();
+  const dataset = store.datasets.getById(config.datasetId);
+  if (dataset === undefined) throw new Error(`no dataset with id ${config.datasetId} in ${store.path}`);
+  const run = createRun(store, config, options.engine);
+  const phases = activePhases(config);
+  options.onEvent?.({
+    type: 'start',
+    runId: run.id,
+    datasetId: config.datasetId,
+    model: config.model.kind,
+    engine: options.engine.name,
+    device: options.engine.device,
+    folder: run.folder!,
+    resumedFrom: resumedRun?.id ?? null,
+    phases: phases.map((phase) => ({ phase, epochs: phaseConfig(config, phase).epochs })),
+  });
+  let model: XwbModel | null = null;
+  let sizes = { train: 0, val: 0 };
+  const finish = (status: 'done' | 'cancelled'): TrainResult => {
+    const { phases: summaries, warnings } = summarise(config, store.runs.epochs(run.id));
+    const result: TrainResult = {
+      runId: run.id,
+      status,
+      datasetId: config.datasetId,
+      model: config.model.kind,
+      engine: options.engine.name,
+      device: options.engine.device,
+      folder: run.folder!,
+      resumedFrom: resumedRun?.id ?? null,
+      config,
+      classes: [...dataset.classes],
+      checkpoint: handOn(phases, phases.length - 1, store.runs.checkpoints(run.id))?.path ?? null,
+      trainImages: sizes.train,
+      valImages: sizes.val,
+      phases: summaries,
+      warnings,
+      seconds: (performance.now() - started) / 1000,
+    };
+    writeFileAtomic(path.join(run.folder!, SUMMARY_FILE), `${JSON.stringify(result, null, 2)}\n`);
+    store.runs.setStatus(run.id, status);
+    options.onEvent?.({ type: 'done', result });
+    return result;
+  };
+  try {
+    const copied = copyHistory(store, run, plan);
+    let data: { train: ImageSetData; val: ImageSetData };
+    try {
+      data = await loadData(store, config, options);
+    } catch (e) {
+      // Cancelled while loading: a cancel, not a failure.
+      if (options.signal?.aborted) return finish('cancelled');
+      throw e;
+    }
+    const { train, val } = data;
+    sizes = { train: train.items.length, val: val.items.length };
+    const session: Session = {
+      store,
+      run,
+      config,
+      options,
+      train,
+      val,
+      ...(config.loss.classWeights ? { classWeights: classWeightsOf(train) } : {}),
+    };
+    store.runs.setStatus(run.id, 'running');
+    let cancelled = options.signal?.aborted ?? false;
+    for (let i = plan.phaseIndex; i < phases.length && !cancelled; i++) {
+      const phase = phases[i];
+      const first = i === plan.phaseIndex;
+      const from = first
+        ? plan.startFrom && (copied.get(plan.startFrom.id) ?? null)
+        : handOn(phases, i - 1, store.runs.checkpoints(run.id));
+      model?.dispose();
+      model = null;
+      model = from ? await loadCheckpoint(from) : buildModel(config, train.classes.length);
+      const startEpoch = first ? plan.startEpoch : 1;
+      const epochs = phaseConfig(config, phase).epochs;
+      options.onEvent?.({ type: 'phase', phase, index: i, count: phases.length, epochs, startEpoch });
+      cancelled = (await runPhase(session, model, phase, startEpoch, first ? plan.best : null)).cancelled;
+    }
+    return finish(cancelled ? 'cancelled' : 'done');
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const now = store.runs.get(run.id);
+    if (now && (now.status === 'queued' || now.status === 'running'))
+      store.runs.setStatus(run.id, 'failed', err.message);
+    throw err;
+  } finally {
+    model?.dispose();
+  }
+}

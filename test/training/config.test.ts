@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  activePhases,
+  ConfigError,
+  configToJson,
+  phaseObjective,
+  resolveTrainConfig,
+} from '../../src/training/config.js';
+import { kerasL1ToMeanWeight } from '../../src/training/losses.js';
+
+test('defaults: expclass with the three phases of the brief, JSON round trip', () => {
+  const c = resolveTrainConfig({ datasetId: 3 });
+  assert.equal(c.model.kind, 'expclass');
+  assert.deepEqual(activePhases(c), ['classifier', 'explainer', 'joint']);
+  assert.deepEqual(
+    activePhases(c).map((p) => [c.phases[p]!.epochs, c.phases[p]!.alpha, c.phases[p]!.lr]),
+    [
+      [10, 1, 0.01],
+      [10, 0.25, 0.01],
+      [50, 0.9, 0.001],
+    ],
+  );
+  assert.equal(c.phases.classifier!.weightDecay, 1e-4);
+  assert.equal(c.data.maskSource, 'none');
+  // Stored and read back (as a resume does), the config resolves to itself.
+  assert.deepEqual(resolveTrainConfig(JSON.parse(JSON.stringify(configToJson(c)))), c);
+});
+
+test('each kind has its own phases; 0-epoch phases are skipped', () => {
+  assert.deepEqual(activePhases(resolveTrainConfig({ datasetId: 1, model: { kind: 'xcnn' } })), ['joint']);
+  assert.deepEqual(activePhases(resolveTrainConfig({ datasetId: 1, model: { kind: 'classifier' } })), [
+    'classifier',
+  ]);
+  const c = resolveTrainConfig({ datasetId: 1, phases: { explainer: { epochs: 0 } } });
+  assert.deepEqual(activePhases(c), ['classifier', 'joint']);
+});
+
+test('an optimiser without a rate gets its own default rate and weight decay', () => {
+  const c = resolveTrainConfig({
+    datasetId: 1,
+    phases: { classifier: { optimizer: 'adadelta' }, joint: { optimizer: 'adam' } },
+  });
+  assert.equal(c.phases.classifier!.lr, 1);
+  assert.equal(c.phases.classifier!.weightDecay, 0);
+  assert.equal(c.phases.joint!.lr, 0.001);
+});
+
+test('validation names the field and the problem', () => {
+  const bad: [unknown, RegExp][] = [
+    [{}, /datasetId must be an integer/],
+    [{ datasetId: 1, model: { inputSize: 40 } }, /model\.inputSize must be a multiple of 16/],
+    [{ datasetId: 1, model: { kind: 'resnet' } }, /model\.kind must be one of expclass, xcnn, classifier/],
+    [
+      { datasetId: 1, model: { kind: 'xcnn' }, phases: { classifier: { epochs: 3 } } },
+      /phases\.classifier does not apply to a xcnn model/,
+    ],
+    [
+      { datasetId: 1, phases: { joint: { alpha: 1.5 } } },
+      /phases\.joint\.alpha must be a number in \[0, 1\]/,
+    ],
+    [{ datasetId: 1, phases: { joint: { lr: 0 } } }, /phases\.joint\.lr must be a number in \(0/],
+    [
+      { datasetId: 1, phases: { joint: { optimizer: 'rmsprop' } } },
+      /optimizer must be one of sgd, adadelta, adam/,
+    ],
+    [
+      { datasetId: 1, phases: { classifier: { epochs: 0 }, explainer: { epochs: 0 }, joint: { epochs: 0 } } },
+      /at least one phase/,
+    ],
+    [{ datasetId: 1, loss: { gamma: 1 }, data: { maskSource: 'none' } }, /hybrid term needs masks/],
+    [
+      { datasetId: 1, loss: { l1: { weight: 1e-6 } }, phases: { joint: { alpha: 0.5 } } },
+      /give only one of them/,
+    ],
+    [{ datasetId: 1, data: { batchSize: 0 } }, /data\.batchSize/],
+    [{ datasetId: 1, learningRate: 3 }, /learningRate is not a known option/],
+    [{ datasetId: 1, version: 7 }, /version 7 is not supported/],
+  ];
+  for (const [input, message] of bad) {
+    assert.throws(
+      () => resolveTrainConfig(input as Parameters<typeof resolveTrainConfig>[0]),
+      (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      JSON.stringify(input),
+    );
+  }
+});
+
+test('gamma > 0 defaults the masks to the ground-truth boxes', () => {
+  assert.equal(resolveTrainConfig({ datasetId: 1, loss: { gamma: 0.5 } }).data.maskSource, 'gt-boxes');
+});
+
+test('loss.l1 sets α = 1/(1 + λ) and β = 1 in the explainer phases only; Keras factors are converted', () => {
+  const mean = resolveTrainConfig({ datasetId: 1, loss: { l1: { weight: 0.25 } } });
+  assert.deepEqual(phaseObjective(mean, 'explainer'), { alpha: 0.8, beta: 1, gamma: 0, blockDiagonal: 0 });
+  assert.equal(phaseObjective(mean, 'classifier').alpha, 1);
+  const keras = resolveTrainConfig({
+    datasetId: 1,
+    model: { inputSize: 64 },
+    data: { batchSize: 8 },
+    loss: { l1: { weight: 1e-6, convention: 'keras' } },
+  });
+  const lambda = kerasL1ToMeanWeight(1e-6, 64, 64, 8);
+  assert.ok(Math.abs(phaseObjective(keras, 'joint').alpha - 1 / (1 + lambda)) < 1e-12);
+});
+
+test('the block-diagonal penalty applies only while the classifier trains', () => {
+  const c = resolveTrainConfig({ datasetId: 1, loss: { blockDiagonal: 0.01 } });
+  assert.equal(phaseObjective(c, 'classifier').blockDiagonal, 0.01);
+  assert.equal(phaseObjective(c, 'explainer').blockDiagonal, 0);
+  assert.equal(phaseObjective(c, 'joint').blockDiagonal, 0.01);
+});
