@@ -81,6 +81,7 @@ export const requestSchemas = {
   'images.detail': z.object({ imageId: id }).strict(),
   'runs.list': z.object({ datasetId: id.optional() }).strict(),
   'runs.get': z.object({ runId: id }).strict(),
+  'runs.metrics': z.object({ runId: id }).strict(),
   'train.start': trainRequestSchema,
   'train.cancel': z.object({ runId: id }).strict(),
   predict: z.object({ runId: id, imageId: id }).strict(),
@@ -220,6 +221,18 @@ export interface ExplanationView {
   /** Float32 little-endian, row-major, width × height. */
   url: string;
   cached: boolean;
+  /** Metric values measured on this map, by metric name (NaN/unmeasurable as null), when any were measured. */
+  metrics?: Record<string, number | null>;
+}
+
+/**
+ * A run's method × metric table: the mean of each metric over the explanations of that method (all images and
+ * classes explained so far), with how many values the mean is over. Empty `methods` when nothing was measured.
+ */
+export interface RunMetricsView {
+  runId: number;
+  metrics: string[];
+  methods: { method: string; explanations: number; means: (number | null)[]; counts: number[] }[];
 }
 
 export interface MethodInfo {
@@ -237,6 +250,7 @@ export interface Responses {
   'images.detail': ImageDetail;
   'runs.list': RunView[];
   'runs.get': RunDetail;
+  'runs.metrics': RunMetricsView;
   'train.start': { runId: number };
   'train.cancel': { cancelled: boolean };
   predict: PredictionView;

@@ -1,0 +1,79 @@
+/**
+ * The workbench's UI state shared across screens (one reactive object, so the image view, the compare grid and
+ * the gallery agree on the dataset, the filter, the run and the overlay settings).
+ */
+import type { DatasetView, MethodInfo, RunView, XwbEvent } from '../../../src/api/contract';
+import type { ColormapName } from './colormap';
+import type { Normalisation } from './overlay';
+import type { View } from './viewport';
+
+export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training';
+
+/**
+ * What the gallery can filter on today (the contract's images.list). Correct/incorrect and rated filters join
+ * here once images.list accepts them; the gallery renders a control per field of this type and nothing more.
+ */
+export interface GalleryFilter {
+  label?: string;
+  split?: 'train' | 'val' | 'test';
+}
+
+export interface OverlaySettings {
+  on: boolean;
+  method: string;
+  /** null: explain the predicted class. */
+  classIndex: number | null;
+  colormap: ColormapName;
+  normalisation: Normalisation;
+  opacity: number;
+  thresholdOn: boolean;
+  threshold: number;
+  contour: boolean;
+  /** The paper's three panels (original, explanation, thresholded) instead of one overlaid image. */
+  panels: boolean;
+}
+
+export const ui = $state({
+  screen: 'datasets' as Screen,
+  datasets: [] as DatasetView[],
+  datasetId: null as number | null,
+  filter: {} as GalleryFilter,
+  /** Total of the filtered list (from the gallery's last page). */
+  total: 0,
+  imageIndex: 0,
+  galleryScroll: 0,
+  runs: [] as RunView[],
+  runId: null as number | null,
+  methods: [] as MethodInfo[],
+  /** Why explanations are unavailable (null when they are). */
+  explainUnavailable: 'checking…' as string | null,
+  overlay: {
+    on: true,
+    method: '',
+    classIndex: null,
+    colormap: 'viridis',
+    normalisation: 'auto',
+    opacity: 0.6,
+    thresholdOn: true,
+    threshold: 0.75,
+    contour: false,
+    panels: false,
+  } as OverlaySettings,
+  boxes: true,
+  brightness: 1,
+  contrast: 1,
+  /** Compare grid: linked zoom and pan of all cells. */
+  compareView: { scale: 1, tx: 0, ty: 0 } as View,
+  compareMethods: [] as string[],
+  compareImages: 3,
+  /** The latest train.progress per run (from the event stream). */
+  progress: {} as Record<number, TrainProgress>,
+  /** Bumped per run whenever an epoch lands, so open charts re-read runs.get. */
+  epochTicks: {} as Record<number, number>,
+});
+
+export type TrainProgress = Extract<XwbEvent, { type: 'train.progress' }>;
+
+export function currentDataset(): DatasetView | undefined {
+  return ui.datasets.find((d) => d.id === ui.datasetId);
+}

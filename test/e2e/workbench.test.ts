@@ -1,0 +1,356 @@
+/**
+ * End-to-end: the built renderer in Debian's Chromium against `xwb serve` on a temporary store. Builds the
+ * renderer into a temp folder first (XWB_RENDERER_DIR), so the test always drives the current source.
+ * Screenshots go to docs/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = new URL('../..', import.meta.url).pathname;
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const NO_BROWSER = existsSync(CHROMIUM)
+  ? false
+  : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
+
+let tmp = '';
+let server: ChildProcess | undefined;
+let browser: BrowserContext | undefined;
+let page: Page;
+let launchUrl = '';
+let baseUrl = '';
+
+async function startServer(db: string, rendererDir: string): Promise<{ url: string; launchUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', '--db', db, '--port', '0', '--json'],
+    { cwd: ROOT, env: { ...process.env, XWB_RENDERER_DIR: rendererDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server = child;
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`xwb serve did not start within 30 s: ${err}`)), 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+      if (!line) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as { url: string; launchUrl: string });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`xwb serve exited with ${code}: ${err}`));
+    });
+  });
+}
+
+/** Calls the contract from inside the page (same cookie as the UI). */
+async function call(method: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  return page.evaluate(
+    async ([m, b]) => {
+      const r = await fetch(`/api/${m}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      });
+      return { status: r.status, json: await r.json() };
+    },
+    [method, body] as const,
+  );
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** The viewer's zoom/pan transform, as the component publishes it (screen = t + scale · image). */
+async function viewerTransform(selector = '.image-view .viewer') {
+  const v = page.locator(selector).first();
+  const box = await v.boundingBox();
+  assert.ok(box, 'viewer has no box');
+  const [s, tx, ty] = await Promise.all(['data-scale', 'data-tx', 'data-ty'].map((a) => v.getAttribute(a)));
+  return { left: box.x, top: box.y, scale: Number(s), tx: Number(tx), ty: Number(ty) };
+}
+
+function vocBoxes(xml: string): { name: string; x0: number; y0: number; x1: number; y1: number }[] {
+  const out = [];
+  for (const m of xml.matchAll(/<object>([\s\S]*?)<\/object>/g)) {
+    const get = (tag: string) => Number(new RegExp(`<${tag}>\\s*([-\\d.]+)\\s*</${tag}>`).exec(m[1])?.[1]);
+    const name = /<name>\s*([^<]*?)\s*<\/name>/.exec(m[1])?.[1] ?? '';
+    // VOC is 1-based inclusive; xwb boxes are 0-based half-open pixel edges (src/data/types.ts).
+    out.push({ name, x0: get('xmin') - 1, y0: get('ymin') - 1, x1: get('xmax'), y1: get('ymax') });
+  }
+  return out;
+}
+
+async function checkBoxesMatchXml(xml: string) {
+  const expected = vocBoxes(xml);
+  const rects = page.locator('.image-view .viewer svg rect[data-box]');
+  assert.equal(await rects.count(), expected.length, 'one drawn box per XML object');
+  const t = await viewerTransform();
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i];
+    const r = await rects.nth(i).boundingBox();
+    assert.ok(r);
+    const want = {
+      x: t.left + t.tx + t.scale * e.x0,
+      y: t.top + t.ty + t.scale * e.y0,
+      w: t.scale * (e.x1 - e.x0),
+      h: t.scale * (e.y1 - e.y0),
+    };
+    // The bounding box includes half the 1.5 px stroke on each side.
+    const tol = 1.5;
+    assert.ok(Math.abs(r.x - want.x) <= tol, `box ${i} x: drawn ${r.x}, XML says ${want.x}`);
+    assert.ok(Math.abs(r.y - want.y) <= tol, `box ${i} y: drawn ${r.y}, XML says ${want.y}`);
+    assert.ok(Math.abs(r.width - want.w) <= 2 * tol, `box ${i} width: drawn ${r.width}, XML says ${want.w}`);
+    assert.ok(
+      Math.abs(r.height - want.h) <= 2 * tol,
+      `box ${i} height: drawn ${r.height}, XML says ${want.h}`,
+    );
+    assert.equal(await rects.nth(i).getAttribute('data-name'), e.name);
+  }
+  return expected.length;
+}
+
+before(async () => {
+  if (NO_BROWSER) return;
+  tmp = mkdtempSync(join(tmpdir(), 'xwb-e2e-'));
+  mkdirSync(SHOTS, { recursive: true });
+  const rendererDir = join(tmp, 'renderer');
+  const build = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--outDir',
+      rendererDir,
+      '--logLevel',
+      'warn',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  assert.equal(build.status, 0, `vite build failed: ${build.stderr}`);
+  const s = await startServer(join(tmp, 'store.db'), rendererDir);
+  launchUrl = s.launchUrl;
+  baseUrl = s.url;
+  // A fresh profile per run; Playwright takes it as the persistent context's folder, not as a flag.
+  browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    viewport: { width: 1400, height: 860 },
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // Failed requests the tests provoke on purpose (400 for a bad field, 501 before explain exists) are not bugs.
+    if (m.type() === 'error' && !/^Failed to load resource: .* (400|501)/.test(m.text()))
+      errors.push(m.text());
+  });
+  (page as Page & { jsErrors?: string[] }).jsErrors = errors;
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server?.once('exit', r));
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+const jsErrors = () => (page as Page & { jsErrors?: string[] }).jsErrors ?? [];
+
+test('first launch offers the demo; generating a dataset through the form works and errors sit at their field', {
+  skip: NO_BROWSER,
+}, async () => {
+  await page.goto(launchUrl);
+  assert.equal(new URL(page.url()).search, '', 'the token leaves the address bar');
+  await page.getByRole('button', { name: 'Create the demo dataset' }).waitFor();
+  await shot('datasets-empty');
+
+  const form = page.getByRole('form', { name: 'Generate a synthetic dataset' });
+  await form.locator('input[name=name]').fill('e2e shapes');
+  await form.locator('input[name=images]').fill('1');
+  await form.getByRole('button', { name: 'Generate' }).click();
+  // The server's message appears next to the field it concerns.
+  const fieldError = form.locator('label:has(input[name=images]) .error');
+  await fieldError.waitFor();
+  assert.match((await fieldError.textContent()) ?? '', /images/);
+
+  await form.locator('input[name=images]').fill('12');
+  await form.locator('input[name=size]').fill('96');
+  await form.getByRole('button', { name: 'Generate' }).click();
+  await page.locator('tr[data-dataset="e2e shapes"]').waitFor({ timeout: 60_000 });
+  assert.match((await page.locator('tr[data-dataset="e2e shapes"]').textContent()) ?? '', /12/);
+  await shot('datasets');
+});
+
+test('the gallery is virtualised and opens an image', { skip: NO_BROWSER }, async () => {
+  await page.locator('tr[data-dataset="e2e shapes"]').getByRole('button', { name: 'Open' }).click();
+  await page.locator('.gallery .cell img').first().waitFor();
+  assert.equal(await page.locator('.gallery .cell').count(), 12);
+  // Page-side code as a string: the Node tsconfig has no DOM types.
+  await page.waitForFunction(
+    "[...document.querySelectorAll('.gallery .cell img')].every((i) => i.complete && i.naturalWidth > 0)",
+  );
+  await shot('gallery');
+  await page.locator('.gallery .cell[data-index="0"]').click();
+  await page.locator('.image-view .viewer img').waitFor();
+});
+
+test('ground-truth boxes are drawn where the XML says, before and after zooming', {
+  skip: NO_BROWSER,
+}, async () => {
+  // Find an image with boxes (negatives may have only distractors; every synthetic image has some shapes).
+  const fileName = ((await page.locator('.image-view .file').textContent()) ?? '').trim();
+  const dsDir = join(tmp, 'datasets');
+  const folder = readdirSync(dsDir).find((d) => existsSync(join(dsDir, d, 'Annotations')));
+  assert.ok(folder, `no generated dataset folder under ${dsDir}`);
+  const xml = readFileSync(join(dsDir, folder, 'Annotations', fileName.replace(/\.[^.]+$/, '.xml')), 'utf8');
+  await page.locator('.image-view .viewer svg rect[data-box]').first().waitFor();
+  const n = await checkBoxesMatchXml(xml);
+  assert.ok(n > 0, 'the image has boxes to check');
+  await shot('image');
+
+  // Wheel-zoom around a point: the image point under the cursor stays put, and the boxes follow.
+  const before = await viewerTransform();
+  const at = { x: before.left + 300, y: before.top + 250 };
+  const imgPt = {
+    x: (at.x - before.left - before.tx) / before.scale,
+    y: (at.y - before.top - before.ty) / before.scale,
+  };
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.wheel(0, -400);
+  await page.waitForFunction(
+    `Number(document.querySelector('.image-view .viewer')?.getAttribute('data-scale')) > ${before.scale}`,
+  );
+  const t = await viewerTransform();
+  assert.ok(t.scale > before.scale * 1.5, `zoomed in (${before.scale} → ${t.scale})`);
+  assert.ok(
+    Math.abs(t.left + t.tx + t.scale * imgPt.x - at.x) < 0.5,
+    'the point under the cursor stays fixed (x)',
+  );
+  assert.ok(
+    Math.abs(t.top + t.ty + t.scale * imgPt.y - at.y) < 0.5,
+    'the point under the cursor stays fixed (y)',
+  );
+  await checkBoxesMatchXml(xml);
+  await shot('image-zoomed');
+
+  // Drag pans; `f` fits back; `b` hides the boxes; → moves to the next image.
+  await page.mouse.move(at.x, at.y);
+  await page.mouse.down();
+  await page.mouse.move(at.x + 60, at.y + 30, { steps: 4 });
+  await page.mouse.up();
+  const panned = await viewerTransform();
+  assert.ok(
+    Math.abs(panned.tx - t.tx - 60) < 1 && Math.abs(panned.ty - t.ty - 30) < 1,
+    'drag pans by the mouse movement',
+  );
+  await checkBoxesMatchXml(xml);
+  await page.keyboard.press('f');
+  await page.waitForFunction(
+    `Number(document.querySelector('.image-view .viewer')?.getAttribute('data-scale')) === ${before.scale}`,
+  );
+  await page.keyboard.press('b');
+  assert.equal(await page.locator('.image-view .viewer svg rect[data-box]').count(), 0);
+  await page.keyboard.press('b');
+  await page.keyboard.press('ArrowRight');
+  await page.getByTestId('position').filter({ hasText: '2 / 12' }).waitFor();
+  // Escape leaves a field, and shortcuts then work again.
+  await page.getByRole('slider').first().focus();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('ArrowLeft');
+  await page.getByTestId('position').filter({ hasText: '1 / 12' }).waitFor();
+});
+
+test('explanation overlay toggles with o', { skip: NO_BROWSER }, async (t) => {
+  const methods = await call('explain.methods', {});
+  if (methods.status === 501) {
+    t.skip('explain handler not registered');
+    return;
+  }
+  assert.equal(methods.status, 200, JSON.stringify(methods.json));
+  const started = await call('train.start', {
+    datasetId: 1,
+    size: 32,
+    base: 4,
+    epochs: [1, 1, 1],
+    alpha: [1, 0, 0.5],
+    batchSize: 4,
+  });
+  assert.equal(started.status, 200, JSON.stringify(started.json));
+  const runId = (started.json as { runId: number }).runId;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await call('runs.get', { runId });
+    const status = (r.json as { status: string }).status;
+    if (!['running', 'queued', 'pending', 'created'].includes(status)) {
+      assert.equal(status, 'done', `run ended as ${status}: ${JSON.stringify(r.json)}`);
+      break;
+    }
+    assert.ok(Date.now() < deadline, 'tiny training run did not finish within 2 minutes');
+    await new Promise((r2) => setTimeout(r2, 1000));
+  }
+  await page.reload();
+  await page.locator('button[data-screen=image]').click();
+  await page.getByRole('combobox', { name: 'Run' }).selectOption(String(runId));
+  await page.locator('.image-view .viewer canvas.overlay').waitFor({ timeout: 60_000 });
+  await shot('image-overlay');
+  await page.keyboard.press('o');
+  assert.equal(await page.locator('.image-view .viewer canvas.overlay').count(), 0);
+  await page.keyboard.press('o');
+  await page.locator('.image-view .viewer canvas.overlay').waitFor();
+});
+
+test('the compare grid opens with c and shares one zoom', { skip: NO_BROWSER }, async () => {
+  await page.locator('button[data-screen=image]').click();
+  await page.locator('.image-view .viewer img').waitFor();
+  await page.keyboard.press('c');
+  const grid = page.getByTestId('compare-grid');
+  await grid.waitFor();
+  await grid.locator('.viewer img').nth(2).waitFor();
+  assert.equal((await grid.locator('.viewer').count()) >= 3, true);
+  // Linked zoom: zooming one cell zooms them all.
+  const first = grid.locator('.viewer').first();
+  const b = await first.boundingBox();
+  assert.ok(b);
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await page.mouse.wheel(0, -300);
+  await page.waitForTimeout(100);
+  const scales = await grid
+    .locator('.viewer')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-scale')));
+  assert.equal(new Set(scales).size, 1, `all cells share one zoom: ${scales.join(', ')}`);
+  await shot('compare');
+});
+
+test('the training screen shows its form; no script errors anywhere', { skip: NO_BROWSER }, async () => {
+  await page.locator('button[data-screen=training]').click();
+  await page.getByRole('form', { name: 'Start a training run' }).waitFor();
+  await shot('training');
+  assert.deepEqual(jsErrors(), []);
+  assert.ok(baseUrl.startsWith('http://127.0.0.1:'));
+});
