@@ -28,6 +28,8 @@ export async function serveWorkbench(
   });
   const { registerCoreHandlers } = await import('../api/handlers.js');
   await registerCoreHandlers(service);
+  const { registerTrainingHandlers } = await import('../api/training-handlers.js');
+  registerTrainingHandlers(service);
   const web = await startWebServer({
     service,
     host: opts.host,

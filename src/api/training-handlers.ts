@@ -1,0 +1,107 @@
+import { startTraining, type TrainingHandle } from '../training/background.js';
+import {
+  KIND_PHASES,
+  type PhaseName,
+  resolveTrainConfig,
+  type TrainConfigInput,
+} from '../training/config.js';
+import type { TrainEvent } from '../training/events.js';
+import { ApiError, type TrainRequest } from './contract.js';
+import type { XwbService } from './service.js';
+
+/** The contract's training form → the trainer's config (validated again there, with field names). */
+export function trainConfigFromRequest(req: TrainRequest): TrainConfigInput {
+  const phases: NonNullable<TrainConfigInput['phases']> = {};
+  const order: PhaseName[] = ['classifier', 'explainer', 'joint'];
+  for (const p of KIND_PHASES[req.model]) {
+    const i = order.indexOf(p);
+    phases[p] = {
+      epochs: req.epochs[i],
+      alpha: req.alpha[i],
+      optimizer: req.optimizer,
+      ...(req.lr ? { lr: req.lr[i] } : {}),
+    };
+  }
+  return {
+    datasetId: req.datasetId,
+    model: { kind: req.model, inputSize: req.size, base: req.base, batchNorm: req.batchNorm },
+    phases,
+    loss: { beta: req.beta, gamma: req.gamma, l1: req.l1 ? { weight: req.l1, convention: 'mean' } : null },
+    data: { batchSize: req.batchSize },
+    seed: req.seed,
+  };
+}
+
+/**
+ * `train.start` / `train.cancel`: training runs in a worker thread (src/training/background.ts) so the server or
+ * the Electron main process never blocks; its events are relayed to the renderer as contract events.
+ */
+export function registerTrainingHandlers(service: XwbService): void {
+  const running = new Map<number, TrainingHandle>();
+
+  service.register('train.start', async (req) => {
+    if (!service.store.datasets.getById(req.datasetId)) {
+      throw new ApiError(`no dataset ${req.datasetId}`, 404, 'datasetId');
+    }
+    const input = trainConfigFromRequest(req);
+    try {
+      resolveTrainConfig(input); // fail here, next to the form, rather than in the worker
+    } catch (e) {
+      throw new ApiError((e as Error).message, 400);
+    }
+    const handle = startTraining(service.store.path, input, req.engine ? { engine: req.engine } : {});
+    const runId = await handle.runId.catch((e: Error) => {
+      throw new ApiError(`training could not start: ${e.message}`, 500);
+    });
+    running.set(runId, handle);
+    service.emit({ type: 'train.started', runId });
+    let phaseEpochs = 0;
+    let phaseStart = Date.now();
+    let firstStep: number | null = null;
+    handle.events.on('event', (e: TrainEvent) => {
+      if (e.type === 'phase') {
+        phaseEpochs = e.epochs;
+        phaseStart = Date.now();
+        firstStep = null;
+      } else if (e.type === 'step') {
+        // Steps counted across the phase's epochs; the rate since the phase began gives the ETA.
+        const index = (e.epoch - 1) * e.steps + e.step;
+        firstStep ??= index - 1;
+        const done = index - firstStep;
+        const remaining = phaseEpochs * e.steps - index;
+        const elapsed = (Date.now() - phaseStart) / 1000;
+        service.emit({
+          type: 'train.progress',
+          runId,
+          phase: e.phase,
+          epoch: e.epoch,
+          epochs: phaseEpochs,
+          step: e.step,
+          steps: e.steps,
+          etaSeconds: done > 0 ? (elapsed / done) * remaining : null,
+        });
+      } else if (e.type === 'epoch') {
+        const metrics: Record<string, number | string | null> = {};
+        for (const [k, v] of Object.entries(e.metrics)) metrics[k] = Number.isFinite(v) ? v : null;
+        service.emit({
+          type: 'train.epoch',
+          runId,
+          epoch: { phase: e.phase, epoch: e.epoch, metrics, seconds: e.seconds },
+        });
+      }
+    });
+    handle.result.then(
+      (r) => service.emit({ type: 'train.finished', runId, status: r.status, error: null }),
+      (e: Error) => service.emit({ type: 'train.finished', runId, status: 'failed', error: e.message }),
+    );
+    handle.result.finally(() => running.delete(runId)).catch(() => {});
+    return { runId };
+  });
+
+  service.register('train.cancel', async (req) => {
+    const handle = running.get(req.runId);
+    if (!handle) return { cancelled: false };
+    handle.cancel();
+    return { cancelled: true };
+  });
+}
