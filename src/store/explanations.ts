@@ -134,6 +134,10 @@ export interface ExplanationsApi {
   put(input: ExplanationInput): { id: number; status: 'inserted' | 'updated' | 'unchanged' };
   get(key: ExplanationKey): Explanation | undefined;
   getById(id: number): Explanation | undefined;
+  /** Without the data (a map can be megabytes; summaries need only the key). */
+  getMeta(id: number): ExplanationMeta | undefined;
+  /** Every explanation of an image, all runs and methods, without the data. */
+  listForImage(imageId: number): ExplanationMeta[];
   /** Without the data, for listings. */
   list(runId: number, filter?: { imageId?: number; method?: string }): ExplanationMeta[];
   /** Upserts all in one transaction, keyed by (metric, params). */
@@ -233,6 +237,15 @@ export function explanationsApi(ctx: StoreContext): ExplanationsApi {
       return found && getById(found.id);
     },
     getById,
+    getMeta(id) {
+      const r = ctx.get<Row>(`SELECT ${META_COLUMNS} FROM explanations WHERE id = ?`, id);
+      return r && toMeta(r);
+    },
+    listForImage(imageId) {
+      return ctx
+        .all<Row>(`SELECT ${META_COLUMNS} FROM explanations WHERE image_id = ? ORDER BY id`, imageId)
+        .map(toMeta);
+    },
     list(runId, filter = {}) {
       const clauses = ['run_id = ?'];
       const params: (string | number)[] = [runId];

@@ -19,6 +19,7 @@ export type {
   Rater,
   Rating,
   RatingInput,
+  RatingRestoreInput,
   RatingRevision,
   RatingTarget,
   RatingValues,
@@ -35,6 +36,7 @@ export type {
   EpochRecord,
   Run,
   RunInput,
+  RunRestoreInput,
   RunStatus,
 } from './runs.js';
 export { GROUND_TRUTH, type Source } from './source.js';

@@ -75,6 +75,15 @@ export interface Rating {
   updatedAt: string;
 }
 
+/** A rating as recorded elsewhere (an export), restored with its own timestamps and history. */
+export type RatingRestoreInput = RatingTarget &
+  Required<Pick<RatingValues, 'correctness' | 'completeness' | 'compactness' | 'comment' | 'wrongFlag'>> & {
+    createdAt: string;
+    updatedAt: string;
+    /** Earlier values, oldest first (as `history` returns them). */
+    history: readonly Omit<RatingRevision, 'ratingId'>[];
+  };
+
 export interface RatingRevision {
   ratingId: number;
   correctness: Score;
@@ -185,6 +194,24 @@ function score(v: Score | undefined, name: string, where: string): Score {
   return v;
 }
 
+function checkedValues(v: RatingValues, where: string) {
+  return {
+    correctness: score(v.correctness, 'correctness', where),
+    completeness: score(v.completeness, 'completeness', where),
+    compactness: score(v.compactness, 'compactness', where),
+    comment: v.comment === undefined || v.comment === null || v.comment === '' ? null : v.comment,
+    wrongFlag: v.wrongFlag ? 1 : 0,
+  };
+}
+
+/** Restored timestamps must be the ISO-8601 UTC text the store writes, or sorting by time breaks. */
+function timestamp(v: string, where: string): string {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(v)) {
+    throw new Error(`${where}: expected an ISO-8601 UTC time like 2024-01-31T12:00:00.000Z, got "${v}"`);
+  }
+  return v;
+}
+
 export interface RatingsApi {
   createRater(name: string): Rater;
   /** The rater with this name (case-insensitive), created if new. */
@@ -200,6 +227,7 @@ export interface RatingsApi {
   addItems(sessionId: number, items: readonly ReviewItemInput[]): ReviewItem[];
   /** In presentation order (rater, then position). */
   items(sessionId: number, raterId?: number): ReviewItem[];
+  getItem(id: number): ReviewItem | undefined;
   /** Refused once any item of the session has a rating. */
   deleteSession(id: number): void;
 
@@ -212,6 +240,20 @@ export interface RatingsApi {
   list(filter?: { sessionId?: number; raterId?: number; explanationId?: number }): Rating[];
   /** Earlier values of a rating, oldest first. */
   history(ratingId: number): RatingRevision[];
+
+  // Restoring an export (src/review/exchange): the records keep the timestamps they were made with, which the
+  // functions above always set to "now". Nothing is ever replaced: restoring onto an existing record is refused.
+  /** The rater with this name (kept as it is), or a new one created at `createdAt`. */
+  restoreRater(input: { name: string; createdAt: string }): Rater;
+  restoreSession(input: {
+    name: string;
+    config: JsonObject;
+    blinded: boolean;
+    createdAt: string;
+  }): ReviewSession;
+  restoreItems(sessionId: number, items: readonly (ReviewItemInput & { createdAt: string })[]): ReviewItem[];
+  /** Refused when the target already has a rating. */
+  restoreRating(input: RatingRestoreInput): Rating;
 }
 
 export function ratingsApi(ctx: StoreContext): RatingsApi {
@@ -251,6 +293,74 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
     return r && toRating(r);
   };
 
+  /** Inserts items of a session, inside the caller's transaction; `createdAt(i)` gives item i's timestamp. */
+  const addItemsAt = (
+    sessionId: number,
+    items: readonly ReviewItemInput[],
+    createdAt: (i: number) => string,
+  ): ReviewItem[] => {
+    const where = `review session ${sessionId}`;
+    if (getSession(positiveInt(sessionId, `${where}: id`)) === undefined) {
+      throw new Error(`${where}: no such session in ${ctx.file}`);
+    }
+    return items.map((it, i) => {
+      const w = `${where}: item ${i}`;
+      positiveInt(it.raterId, `${w}: raterId`);
+      positiveInt(it.explanationId, `${w}: explanationId`);
+      nonNegativeInt(it.position, `${w}: position`);
+      if (it.side !== undefined && it.side !== null && it.side !== 'left' && it.side !== 'right') {
+        throw new Error(`${w}: side must be 'left', 'right' or null`);
+      }
+      try {
+        const id = ctx.insert(
+          `INSERT INTO review_items (session_id, rater_id, explanation_id, position, side, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          sessionId,
+          it.raterId,
+          it.explanationId,
+          it.position,
+          it.side ?? null,
+          createdAt(i),
+        );
+        return toItem(ctx.get<ItemRow>('SELECT * FROM review_items WHERE id = ?', id)!);
+      } catch (err) {
+        const code = sqliteCode(err);
+        if (isForeignKeyError(err)) {
+          throw new Error(`${w}: rater ${it.raterId} or explanation ${it.explanationId} does not exist`);
+        }
+        if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          throw new Error(`${w}: rater ${it.raterId} already has an item at position ${it.position}`);
+        }
+        throw err;
+      }
+    });
+  };
+  /** Who rates what: from the review item, or given directly for a free rating (both checked to exist). */
+  const resolveTarget = (input: RatingTarget, where: string) => {
+    if ('reviewItemId' in input) {
+      const item = ctx.get<ItemRow>('SELECT * FROM review_items WHERE id = ?', input.reviewItemId);
+      if (item === undefined)
+        throw new Error(`${where}: no review item with id ${input.reviewItemId} in ${ctx.file}`);
+      return { itemId: item.id as number | null, raterId: item.rater_id, explanationId: item.explanation_id };
+    }
+    const raterId = positiveInt(input.raterId, `${where}: raterId`);
+    const explanationId = positiveInt(input.explanationId, `${where}: explanationId`);
+    if (getRater(raterId) === undefined)
+      throw new Error(`${where}: no rater with id ${raterId} in ${ctx.file}`);
+    if (ctx.get('SELECT 1 FROM explanations WHERE id = ?', explanationId) === undefined) {
+      throw new Error(`${where}: no explanation with id ${explanationId} in ${ctx.file}`);
+    }
+    return { itemId: null as number | null, raterId, explanationId };
+  };
+  const existing = (t: { itemId: number | null; raterId: number; explanationId: number }) =>
+    t.itemId !== null
+      ? ctx.get<RatingRow>('SELECT * FROM ratings WHERE review_item_id = ?', t.itemId)
+      : ctx.get<RatingRow>(
+          'SELECT * FROM ratings WHERE review_item_id IS NULL AND rater_id = ? AND explanation_id = ?',
+          t.raterId,
+          t.explanationId,
+        );
+
   return {
     createRater,
     ensureRater: (name) => ctx.tx(() => raterByName(nonEmptyText(name, 'rater name')) ?? createRater(name)),
@@ -278,43 +388,9 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
     getSession,
     listSessions: () => ctx.all<SessionRow>('SELECT * FROM review_sessions ORDER BY id').map(toSession),
     addItems(sessionId, items) {
-      const where = `review session ${sessionId}`;
       return ctx.tx(() => {
-        if (getSession(positiveInt(sessionId, `${where}: id`)) === undefined) {
-          throw new Error(`${where}: no such session in ${ctx.file}`);
-        }
         const now = ctx.now();
-        return items.map((it, i) => {
-          const w = `${where}: item ${i}`;
-          positiveInt(it.raterId, `${w}: raterId`);
-          positiveInt(it.explanationId, `${w}: explanationId`);
-          nonNegativeInt(it.position, `${w}: position`);
-          if (it.side !== undefined && it.side !== null && it.side !== 'left' && it.side !== 'right') {
-            throw new Error(`${w}: side must be 'left', 'right' or null`);
-          }
-          try {
-            const id = ctx.insert(
-              `INSERT INTO review_items (session_id, rater_id, explanation_id, position, side, created_at)
-               VALUES (?, ?, ?, ?, ?, ?)`,
-              sessionId,
-              it.raterId,
-              it.explanationId,
-              it.position,
-              it.side ?? null,
-              now,
-            );
-            return toItem(ctx.get<ItemRow>('SELECT * FROM review_items WHERE id = ?', id)!);
-          } catch (err) {
-            const code = sqliteCode(err);
-            if (isForeignKeyError(err)) {
-              throw new Error(`${w}: rater ${it.raterId} or explanation ${it.explanationId} does not exist`);
-            }
-            if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
-              throw new Error(`${w}: rater ${it.raterId} already has an item at position ${it.position}`);
-            }
-            throw err;
-          }
-        });
+        return addItemsAt(sessionId, items, () => now);
       });
     },
     items(sessionId, raterId) {
@@ -331,6 +407,10 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
             );
       return rows.map(toItem);
     },
+    getItem(id) {
+      const r = ctx.get<ItemRow>('SELECT * FROM review_items WHERE id = ?', id);
+      return r && toItem(r);
+    },
     deleteSession(id) {
       try {
         ctx.tx(() => ctx.run('DELETE FROM review_sessions WHERE id = ?', id));
@@ -344,44 +424,10 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
 
     put(input) {
       const where = 'reviewItemId' in input ? `rating of review item ${input.reviewItemId}` : 'rating';
-      const values = {
-        correctness: score(input.correctness, 'correctness', where),
-        completeness: score(input.completeness, 'completeness', where),
-        compactness: score(input.compactness, 'compactness', where),
-        comment:
-          input.comment === undefined || input.comment === null || input.comment === ''
-            ? null
-            : input.comment,
-        wrongFlag: input.wrongFlag ? 1 : 0,
-      };
+      const values = checkedValues(input, where);
       return ctx.tx(() => {
-        let itemId: number | null = null;
-        let raterId: number;
-        let explanationId: number;
-        if ('reviewItemId' in input) {
-          const item = ctx.get<ItemRow>('SELECT * FROM review_items WHERE id = ?', input.reviewItemId);
-          if (item === undefined)
-            throw new Error(`${where}: no review item with id ${input.reviewItemId} in ${ctx.file}`);
-          itemId = item.id;
-          raterId = item.rater_id;
-          explanationId = item.explanation_id;
-        } else {
-          raterId = positiveInt(input.raterId, `${where}: raterId`);
-          explanationId = positiveInt(input.explanationId, `${where}: explanationId`);
-          if (getRater(raterId) === undefined)
-            throw new Error(`${where}: no rater with id ${raterId} in ${ctx.file}`);
-          if (ctx.get('SELECT 1 FROM explanations WHERE id = ?', explanationId) === undefined) {
-            throw new Error(`${where}: no explanation with id ${explanationId} in ${ctx.file}`);
-          }
-        }
-        const old =
-          itemId !== null
-            ? ctx.get<RatingRow>('SELECT * FROM ratings WHERE review_item_id = ?', itemId)
-            : ctx.get<RatingRow>(
-                'SELECT * FROM ratings WHERE review_item_id IS NULL AND rater_id = ? AND explanation_id = ?',
-                raterId,
-                explanationId,
-              );
+        const { itemId, raterId, explanationId } = resolveTarget(input, where);
+        const old = existing({ itemId, raterId, explanationId });
         const now = ctx.now();
         if (old === undefined) {
           const id = ctx.insert(
@@ -445,6 +491,82 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
       return ctx
         .all<RevisionRow>('SELECT * FROM rating_revisions WHERE rating_id = ? ORDER BY id', ratingId)
         .map(toRevision);
+    },
+    restoreRater(input) {
+      const ts = timestamp(input.createdAt, `rater "${input.name}": createdAt`);
+      return ctx.tx(() => {
+        const old = raterByName(nonEmptyText(input.name, 'rater name'));
+        if (old !== undefined) return old;
+        return getRater(
+          ctx.insert('INSERT INTO raters (name, created_at) VALUES (?, ?)', input.name.trim(), ts),
+        )!;
+      });
+    },
+    restoreSession(input) {
+      nonEmptyText(input.name, 'review session name');
+      const config = toJsonObject(input.config, `review session "${input.name}": config`);
+      const ts = timestamp(input.createdAt, `review session "${input.name}": createdAt`);
+      const id = ctx.tx(() =>
+        ctx.insert(
+          'INSERT INTO review_sessions (name, config, blinded, created_at) VALUES (?, ?, ?, ?)',
+          input.name.trim(),
+          config,
+          input.blinded ? 1 : 0,
+          ts,
+        ),
+      );
+      return getSession(id)!;
+    },
+    restoreItems(sessionId, items) {
+      items.forEach((it, i) => timestamp(it.createdAt, `review session ${sessionId}: item ${i}: createdAt`));
+      return ctx.tx(() => addItemsAt(sessionId, items, (i) => items[i].createdAt));
+    },
+    restoreRating(input) {
+      const where =
+        'reviewItemId' in input ? `restored rating of review item ${input.reviewItemId}` : 'restored rating';
+      const created = timestamp(input.createdAt, `${where}: createdAt`);
+      const updated = timestamp(input.updatedAt, `${where}: updatedAt`);
+      const values = checkedValues(input, where);
+      const history = input.history.map((h, i) => ({
+        ...checkedValues(h, `${where}: revision ${i}`),
+        validFrom: timestamp(h.validFrom, `${where}: revision ${i}: validFrom`),
+        replacedAt: timestamp(h.replacedAt, `${where}: revision ${i}: replacedAt`),
+      }));
+      return ctx.tx(() => {
+        const t = resolveTarget(input, where);
+        if (existing(t) !== undefined)
+          throw new Error(`${where}: the store already has this rating; it is never replaced`);
+        const id = ctx.insert(
+          `INSERT INTO ratings (review_item_id, explanation_id, rater_id, correctness, completeness, compactness,
+             comment, wrong_flag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          t.itemId,
+          t.explanationId,
+          t.raterId,
+          values.correctness,
+          values.completeness,
+          values.compactness,
+          values.comment,
+          values.wrongFlag,
+          created,
+          updated,
+        );
+        for (const h of history) {
+          ctx.run(
+            `INSERT INTO rating_revisions
+               (rating_id, correctness, completeness, compactness, comment, wrong_flag, valid_from, replaced_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+            id,
+            h.correctness,
+            h.completeness,
+            h.compactness,
+            h.comment,
+            h.wrongFlag,
+            h.validFrom,
+            h.replacedAt,
+          );
+        }
+        return get(id)!;
+      });
     },
   };
 }

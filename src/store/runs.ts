@@ -51,6 +51,17 @@ export interface Run {
   finishedAt: string | null;
 }
 
+/** A run as recorded in another store (an export): its state and timestamps are kept as they were. */
+export interface RunRestoreInput extends RunInput {
+  status: RunStatus;
+  error?: string | null;
+  phase?: string | null;
+  epoch?: number | null;
+  createdAt: string;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+}
+
 export interface EpochInput {
   phase: string;
   epoch: number;
@@ -168,6 +179,11 @@ function toCheckpoint(r: CheckpointRow): Checkpoint {
 
 export interface RunsApi {
   create(input: RunInput): Run;
+  /**
+   * Inserts a run record exactly as given (status and timestamps included), for restoring an export. Its epochs,
+   * checkpoints and model files are not part of it.
+   */
+  restore(input: RunRestoreInput): Run;
   get(id: number): Run | undefined;
   /** Newest first. */
   list(filter?: { datasetId?: number; status?: RunStatus }): Run[];
@@ -218,6 +234,41 @@ export function runsApi(ctx: StoreContext): RunsApi {
           input.device ?? null,
           input.folder ?? null,
           ctx.now(),
+        );
+        return get(id)!;
+      });
+    },
+    restore(input) {
+      const where = `restored run of model "${input.model}"`;
+      nonEmptyText(input.model, `${where}: model`);
+      nonEmptyText(input.engine, `${where}: engine`);
+      const config = toJsonObject(input.config, `${where}: config`);
+      if (!Object.hasOwn(TRANSITIONS, input.status)) {
+        throw new Error(`${where}: status must be one of ${Object.keys(TRANSITIONS).join(', ')}`);
+      }
+      if (input.epoch !== undefined && input.epoch !== null) nonNegativeInt(input.epoch, `${where}: epoch`);
+      nonEmptyText(input.createdAt, `${where}: createdAt`);
+      return ctx.tx(() => {
+        positiveInt(input.datasetId, `${where}: datasetId`);
+        if (ctx.get('SELECT 1 FROM datasets WHERE id = ?', input.datasetId) === undefined) {
+          throw new Error(`${where}: no dataset with id ${input.datasetId} in ${ctx.file}`);
+        }
+        const id = ctx.insert(
+          `INSERT INTO runs (dataset_id, model, config, engine, device, status, error, folder, phase, epoch,
+             created_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          input.datasetId,
+          input.model,
+          config,
+          input.engine,
+          input.device ?? null,
+          input.status,
+          input.error ?? null,
+          input.folder ?? null,
+          input.phase ?? null,
+          input.epoch ?? null,
+          input.createdAt,
+          input.startedAt ?? null,
+          input.finishedAt ?? null,
         );
         return get(id)!;
       });

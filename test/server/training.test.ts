@@ -43,8 +43,7 @@ async function collectEvents(stop: (e: XwbEvent) => boolean, ms: number): Promis
       const { value, done } = await reader.read();
       if (done) break;
       buf += decoder.decode(value, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
         const frame = buf.slice(0, i);
         buf = buf.slice(i + 2);
         if (!frame.startsWith('data: ')) continue;

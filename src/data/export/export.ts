@@ -10,7 +10,23 @@ import { formatVoc } from '../voc/write.js';
 
 export interface ExportOptions {
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Adds files to the export (src/review/exchange adds ratings, masks and explanations). Called last, inside the
+   * temporary folder, so the extra files share the export's all-or-nothing rename.
+   */
+  extend?: ExportExtension;
 }
+
+export interface ExportExtensionContext {
+  /** The temporary folder being written; becomes `outDir` after the extension returns. */
+  dir: string;
+  dataset: Dataset;
+  /** The exported images, and their VOC ids (same order). */
+  images: readonly ImageRecord[];
+  ids: readonly string[];
+}
+
+export type ExportExtension = (ctx: ExportExtensionContext) => void;
 
 export interface ExportReport {
   outDir: string;
@@ -153,6 +169,7 @@ export function exportDataset(
       exportedAt: new Date().toISOString(),
     };
     writeFileSync(join(tmp, DATASET_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+    opts.extend?.({ dir: tmp, dataset: ds, images, ids });
     if (existsSync(out)) rmSync(out, { recursive: true }); // an empty folder the user made
     renameSync(tmp, out);
     return {

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Dataset, DatasetKind, Split, Store } from '../../store/index.js';
 import { GROUND_TRUTH } from '../../store/index.js';
 import { mapLimit } from '../../util/pool.js';
 import { Random } from '../../util/random.js';
-import { type ImageProbe, probeImage } from '../image.js';
+import { type ImageProbe, type KnownImage, probeImage } from '../image.js';
 import type { DataWarning, VocAnnotation } from '../types.js';
 import { parseVoc, sanitizeBoxes } from '../voc/parse.js';
 import { type Layout, negativeLabel, type ScannedImage, type ScanResult, scanDataset } from './scan.js';
@@ -64,15 +64,16 @@ const KIND: Record<Layout, DatasetKind> = {
 async function readOne(
   root: string,
   img: ScannedImage,
+  known: KnownImage | undefined,
   warnings: DataWarning[],
   errors: ImportProblem[],
 ): Promise<ReadImage | undefined> {
   const file = join(root, img.relPath);
   try {
-    const probe = await probeImage(file);
+    const probe = await probeImage(file, known);
     if (!img.annotationRelPath) return { scanned: img, probe };
     const xmlFile = join(root, img.annotationRelPath);
-    const parsed = parseVoc(await readFile(xmlFile), xmlFile);
+    const parsed = parseVoc(readFileSync(xmlFile), xmlFile);
     warnings.push(...parsed.warnings);
     const size = { width: probe.width, height: probe.height, depth: probe.channels };
     const fixed = sanitizeBoxes(parsed.annotation, size, xmlFile);
@@ -92,12 +93,18 @@ function labelFor(r: ReadImage, target: string | undefined): string | undefined 
   return has ? target : negativeLabel(target);
 }
 
-function classesFor(scan: ScanResult, read: ReadImage[], target: string | undefined): string[] {
+function classesFor(scan: ScanResult, read: ReadImage[], target: string | undefined, root: string): string[] {
   if (scan.classes.length > 0) return scan.classes;
-  if (target !== undefined) return [negativeLabel(target), target];
   const names = new Set<string>();
   for (const r of read) for (const o of r.annotation?.objects ?? []) names.add(o.name);
-  return [...names].sort();
+  if (target === undefined) return [...names].sort();
+  // Checked here, against the objects: the binary class list below always contains the target.
+  if (!names.has(target)) {
+    throw new ImportError(
+      `--target ${target}: no object of that class in ${root} (classes: ${[...names].sort().join(', ') || 'none'})`,
+    );
+  }
+  return [negativeLabel(target), target];
 }
 
 /**
@@ -153,12 +160,21 @@ export async function importDataset(
   const target = scan.targetClass ?? opts.target ?? existing?.targetClass ?? undefined;
   const warnings: DataWarning[] = [...scan.warnings];
   const errors: ImportProblem[] = [];
+  // What the store already knows about these files: unchanged ones need not be decoded again.
+  const known = new Map<string, KnownImage>();
+  if (existing) {
+    for (let offset = 0; ; offset += 10_000) {
+      const page = store.images.list(existing.id, { offset, limit: 10_000 });
+      for (const im of page) known.set(im.relPath, im);
+      if (page.length < 10_000) break;
+    }
+  }
   let done = 0;
   const total = scan.images.length;
   opts.onProgress?.(0, total);
   const read = (
     await mapLimit(scan.images, 8, async (img) => {
-      const r = await readOne(root, img, warnings, errors);
+      const r = await readOne(root, img, known.get(img.relPath), warnings, errors);
       opts.onProgress?.(++done, total);
       return r;
     })
@@ -170,7 +186,7 @@ export async function importDataset(
     );
   }
 
-  const classes = classesFor(scan, read, target);
+  const classes = classesFor(scan, read, target, root);
   if (target !== undefined && !classes.includes(target)) {
     throw new ImportError(
       `--target ${target}: not a class of ${root} (classes: ${classes.join(', ') || 'none'})`,

@@ -6,6 +6,7 @@ import { tf } from '../tf.js';
 import { conv2dBackpropFilter } from './conv2d_backprop_filter.js';
 import { makeConv2dBackpropInput } from './conv2d_backprop_input.js';
 import { maxPoolGrad } from './max_pool_grad.js';
+import { makeTile } from './tile.js';
 
 const BACKEND = 'wasm';
 
@@ -24,6 +25,7 @@ const SPECS: KernelSpec[] = [
   { kernelName: tf.Conv2DBackpropFilter, make: () => conv2dBackpropFilter },
   { kernelName: tf.Conv2DBackpropInput, make: makeConv2dBackpropInput },
   { kernelName: tf.MaxPoolGrad, make: () => maxPoolGrad },
+  { kernelName: tf.Tile, make: makeTile },
 ];
 
 const ours = new Set<tf.KernelFunc>();
