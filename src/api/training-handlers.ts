@@ -98,6 +98,13 @@ export function registerTrainingHandlers(service: XwbService): void {
     return { runId };
   });
 
+  // Shutting the transport down stops running trainings cleanly (they end 'cancelled', checkpoints kept).
+  service.onClose(async () => {
+    const handles = [...running.values()];
+    for (const h of handles) h.cancel();
+    await Promise.allSettled(handles.map((h) => h.result));
+  });
+
   service.register('train.cancel', async (req) => {
     const handle = running.get(req.runId);
     if (!handle) return { cancelled: false };

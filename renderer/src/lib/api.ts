@@ -54,4 +54,27 @@ const web: XwbBridge = {
   },
 };
 
-export const api: XwbBridge = typeof window !== 'undefined' && window.xwb ? window.xwb : web;
+/**
+ * contextBridge copies only plain data across the isolation boundary, so an error from the preload arrives as
+ * `{ name, message, status, field }`: rebuild the CallError the components expect.
+ */
+function electronBridge(bridge: XwbBridge): XwbBridge {
+  return {
+    async call(method, req) {
+      try {
+        return await bridge.call(method, req);
+      } catch (e) {
+        const o = (e ?? {}) as { message?: unknown; field?: unknown; status?: unknown };
+        throw new CallError(
+          typeof o.message === 'string' ? o.message : String(e),
+          typeof o.field === 'string' ? o.field : undefined,
+          typeof o.status === 'number' ? o.status : undefined,
+        );
+      }
+    },
+    onEvent: (listener) => bridge.onEvent(listener),
+  };
+}
+
+export const api: XwbBridge =
+  typeof window !== 'undefined' && window.xwb ? electronBridge(window.xwb) : web;

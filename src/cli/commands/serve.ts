@@ -25,7 +25,7 @@ export const serveCommand: Command = {
     }
     const store = openCliStore(args);
     const { serveWorkbench } = await import('../../server/launch.js');
-    const { web } = await serveWorkbench(store, { host, port, version: VERSION });
+    const { web, service } = await serveWorkbench(store, { host, port, version: VERSION });
     if (args.values.json)
       io.out(JSON.stringify({ url: web.url, launchUrl: web.launchUrl, store: store.path }));
     else {
@@ -37,10 +37,13 @@ export const serveCommand: Command = {
       const stop = () => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        web.close().finally(() => {
-          store.close();
-          done();
-        });
+        web
+          .close()
+          .then(() => service.close())
+          .finally(() => {
+            store.close();
+            done();
+          });
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);

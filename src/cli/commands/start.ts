@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Store } from '../../store/index.js';
 import type { Command, Io } from '../command.js';
 import { createProgress } from '../progress.js';
@@ -34,11 +35,17 @@ export async function ensureDemo(store: Store, io: Io, quiet: boolean): Promise<
   if (!quiet) io.out(`generated the demo dataset in ${dir}`);
 }
 
-/** The Electron binary, when the optional `electron` package installed one. */
+/**
+ * The Electron binary, when the optional `electron` package installed one. Reads the package's `path.txt`
+ * rather than `require('electron')`, whose index.js tries to download a missing binary.
+ */
 export function electronBinary(): string | undefined {
   try {
-    const p = createRequire(import.meta.url)('electron') as unknown;
-    return typeof p === 'string' && existsSync(p) ? p : undefined;
+    const pkg = createRequire(import.meta.url).resolve('electron/package.json');
+    const dir = dirname(pkg);
+    const rel = readFileSync(join(dir, 'path.txt'), 'utf8').trim();
+    const bin = join(dir, 'dist', rel);
+    return rel && existsSync(bin) ? bin : undefined;
   } catch {
     return undefined;
   }
@@ -71,7 +78,9 @@ export const startCommand: Command = {
     const electron = electronBinary();
     if (electron) {
       const { spawn } = await import('node:child_process');
-      const main = join(dirname(new URL(import.meta.url).pathname), '..', '..', '..', 'electron', 'main.cjs');
+      const here = dirname(fileURLToPath(import.meta.url));
+      const root = here.includes(join('dist', 'src')) ? join(here, '..', '..', '..', '..') : join(here, '..', '..', '..');
+      const main = join(root, 'electron', 'main.cjs');
       if (existsSync(main)) {
         const db = typeof args.values.db === 'string' ? ['--db', args.values.db] : [];
         const child = spawn(electron, [main, ...db], { stdio: 'inherit' });
