@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { type RestoreReport, readRatedExport, restoreRatedExport } from '../../review/exchange/import.js';
 import type { Dataset, DatasetKind, Split, Store } from '../../store/index.js';
 import { GROUND_TRUTH } from '../../store/index.js';
 import { mapLimit } from '../../util/pool.js';
@@ -38,6 +39,8 @@ export interface ImportReport {
   warnings: DataWarning[];
   /** Files that could not be read: they were skipped; everything else was imported. */
   errors: ImportProblem[];
+  /** What a rated export (xwb export --with …) brought besides the dataset: people, runs, ratings, masks … */
+  review?: RestoreReport;
 }
 
 export class ImportError extends Error {
@@ -149,7 +152,10 @@ export async function importDataset(
 ): Promise<ImportReport> {
   const scan = scanDataset(resolve(dir));
   const root = scan.root;
-  const name = opts.name ?? (basename(resolve(dir)) || 'dataset');
+  // A rated export carries review data; it is checked in full (checksums, documents) before anything is written.
+  // Its dataset keeps its own name by default: the ratings, sessions and runs in it belong to that dataset.
+  const rated = readRatedExport(root);
+  const name = opts.name ?? rated?.manifest.dataset ?? (basename(resolve(dir)) || 'dataset');
   const existing = store.datasets.getByName(name);
   if (existing && existing.sourcePath !== root) {
     throw new ImportError(
@@ -201,7 +207,7 @@ export async function importDataset(
     generatedSplit: { valFraction, seed: splitSeed },
   };
 
-  return store.transaction(() => {
+  const report: ImportReport = store.transaction(() => {
     const dataset =
       existing ??
       store.datasets.create({
@@ -292,4 +298,15 @@ export async function importDataset(
       errors,
     };
   });
+  if (rated !== undefined) {
+    try {
+      report.review = restoreRatedExport(store, report.dataset.id, rated);
+    } catch (e) {
+      throw new ImportError(
+        `${(e as Error).message}. The dataset "${report.dataset.name}" itself was imported; none of the review data ` +
+          'was (it is written all at once). Importing the folder again after fixing this is safe.',
+      );
+    }
+  }
+  return report;
 }
