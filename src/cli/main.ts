@@ -12,6 +12,8 @@ const commands: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.js')).startCommand,
   train: async () => (await import('./commands/train.js')).trainCommand,
   predict: async () => (await import('./commands/predict.js')).predictCommand,
+  explain: async () => (await import('./commands/explain.js')).explainCommand,
+  eval: async () => (await import('./commands/eval.js')).evalCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   ratings: async () => (await import('./commands/ratings.js')).ratingsCommand,
 };

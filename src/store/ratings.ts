@@ -518,7 +518,9 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
       return getSession(id)!;
     },
     restoreItems(sessionId, items) {
-      items.forEach((it, i) => timestamp(it.createdAt, `review session ${sessionId}: item ${i}: createdAt`));
+      for (const [i, it] of items.entries()) {
+        timestamp(it.createdAt, `review session ${sessionId}: item ${i}: createdAt`);
+      }
       return ctx.tx(() => addItemsAt(sessionId, items, (i) => items[i].createdAt));
     },
     restoreRating(input) {
