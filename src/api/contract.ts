@@ -54,6 +54,121 @@ export const trainRequestSchema = z
   })
   .strict();
 
+// ---- annotation ----
+// Boxes and region masks people draw in the workbench (issue 6 §1). Boxes are pixel-edge, half-open
+// (src/data/types.ts). Every mutating method is one store transaction and answers with the stored record, so the
+// renderer's save queue can treat a 200 as "acknowledged".
+
+const annotationBox = z
+  .object({
+    x0: z.number().finite(),
+    y0: z.number().finite(),
+    x1: z.number().finite(),
+    y1: z.number().finite(),
+  })
+  .strict();
+const annotationClass = z.string().trim().min(1).max(200);
+const annotationMaskKind = z.enum(['region', 'should-highlight']);
+
+export const annotationRequestSchemas = {
+  'annotator.set': z.object({ name: z.string().trim().min(1).max(200) }).strict(),
+  'annotations.list': z.object({ imageId: id }).strict(),
+  'annotations.add': z
+    .object({
+      imageId: id,
+      annotator: id,
+      box: annotationBox,
+      className: annotationClass,
+      difficult: z.boolean().default(false),
+    })
+    .strict(),
+  'annotations.update': z
+    .object({ id, box: annotationBox, className: annotationClass, difficult: z.boolean().default(false) })
+    .strict(),
+  'annotations.delete': z.object({ id }).strict(),
+  'annotations.restore': z.object({ id }).strict(),
+  'masks.put': z
+    .object({
+      imageId: id,
+      annotator: id,
+      kind: annotationMaskKind,
+      // 1 MiB request bodies (src/server/http.ts) leave ~750 KiB of PNG; binary masks compress far below that.
+      png: z.string().min(8).max(1_000_000),
+      width: z.number().int().positive().max(65_535),
+      height: z.number().int().positive().max(65_535),
+    })
+    .strict(),
+  'masks.get': z.object({ imageId: id, annotator: id, kind: annotationMaskKind }).strict(),
+} as const;
+
+export type AnnotationMaskKind = z.output<typeof annotationMaskKind>;
+
+export interface AnnotatorView {
+  id: number;
+  name: string;
+}
+
+/** One stored box: ground truth (`annotator: null`, read-only) or a person's (editable, soft-deleted). */
+export interface AnnotationView {
+  id: number;
+  imageId: number;
+  /** null: the dataset's ground truth. */
+  annotator: number | null;
+  className: string;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  difficult: boolean;
+  deleted: boolean;
+  updatedAt: string;
+}
+
+export interface MaskMetaView {
+  id: number;
+  imageId: number;
+  /** null: the dataset's own (class) masks. */
+  annotator: number | null;
+  kind: string;
+  width: number;
+  height: number;
+  updatedAt: string;
+}
+
+export interface AnnotationsListView {
+  imageId: number;
+  width: number;
+  height: number;
+  /** The dataset's classes in their order (digit keys 1–9), then other names already used on this image. */
+  classes: string[];
+  annotators: AnnotatorView[];
+  /** Ground truth first (document order), then every annotator's live boxes in creation order. */
+  boxes: AnnotationView[];
+  masks: MaskMetaView[];
+}
+
+/** What `masks.put` stored: the mask's record and how many of its pixels are on. */
+export interface MaskSavedView extends MaskMetaView {
+  count: number;
+}
+
+/** A binary mask as an 8-bit greyscale PNG, 0 = off, 255 = on, base64 (no data: prefix). */
+export interface MaskDataView extends MaskSavedView {
+  png: string;
+}
+
+export interface AnnotationResponses {
+  'annotator.set': AnnotatorView;
+  'annotations.list': AnnotationsListView;
+  'annotations.add': AnnotationView;
+  'annotations.update': AnnotationView;
+  'annotations.delete': AnnotationView;
+  'annotations.restore': AnnotationView;
+  'masks.put': MaskSavedView;
+  'masks.get': MaskDataView;
+}
+// ---- end annotation ----
+
 /** Request schemas by method. A method's name is also its IPC channel (`xwb:<name>`) and HTTP path. */
 export const requestSchemas = {
   'app.info': z.object({}).strict(),
@@ -95,6 +210,8 @@ export const requestSchemas = {
     })
     .strict(),
   'explain.methods': z.object({}).strict(),
+  ...annotationRequestSchemas,
+  'metrics.table': z.object({ runId: id }).strict(),
 } as const;
 
 export type Method = keyof typeof requestSchemas;
@@ -235,12 +352,37 @@ export interface RunMetricsView {
   methods: { method: string; explanations: number; means: (number | null)[]; counts: number[] }[];
 }
 
+/**
+ * One row of a run's method × metric table (`metrics.table`): the stored values of one metric, measured with one
+ * parameter set, over the explanations of one method. Mean/SD/CI are null when undefined (n < 2 for SD and CI).
+ */
+export interface MetricsTableRow {
+  method: string;
+  metric: string;
+  paramsHash: string;
+  params: Record<string, unknown>;
+  /** null for a metric this version does not know. */
+  higherIsBetter: boolean | null;
+  mean: number | null;
+  sd: number | null;
+  /** Student-t 95 % interval of the mean. */
+  ci95: [number | null, number | null];
+  n: number;
+  /** Explanations where the metric is undefined (e.g. no box of the class). */
+  nanCount: number;
+}
+
+export interface MetricsTableView {
+  runId: number;
+  rows: MetricsTableRow[];
+}
+
 export interface MethodInfo {
   name: string;
   family: string;
 }
 
-export interface Responses {
+export interface Responses extends AnnotationResponses {
   'app.info': AppInfo;
   'datasets.list': DatasetView[];
   'datasets.import': ImportResultView;
@@ -256,6 +398,7 @@ export interface Responses {
   predict: PredictionView;
   explain: ExplanationView;
   'explain.methods': MethodInfo[];
+  'metrics.table': MetricsTableView;
 }
 
 /** Events pushed to the renderer (SSE in web mode, `xwb:event` in Electron). */

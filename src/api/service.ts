@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
+import { explanationAtImage, f32leBytes } from '../explain/store.js';
 import type { DatasetSummary, ImageRecord, Run, Store } from '../store/index.js';
 import { GROUND_TRUTH } from '../store/index.js';
 import {
@@ -53,6 +54,17 @@ export class XwbService {
     this.datasetsDir = opts.datasetsDir ?? join(dirname(opts.store.path), 'datasets');
   }
 
+  private readonly closers: (() => void | Promise<void>)[] = [];
+
+  /** Work to stop when the transport shuts down (training workers, cached models). */
+  onClose(fn: () => void | Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.splice(0).reverse()) await fn();
+  }
+
   /** Lets later modules (training, explanations) add their handlers without this file importing tfjs. */
   register<M extends Method>(method: M, handler: Handler<M>): void {
     (this.extra as Record<string, unknown>)[method] = handler;
@@ -81,15 +93,31 @@ export class XwbService {
       throw new ApiError(`image ${imageId}: path escapes its dataset folder`, 403);
     if (!existsSync(file))
       throw new ApiError(`${file}: the image file is missing (moved since the import?)`, 404);
-    return { file, format: im.format };
+    // A symbolic link inside the dataset folder must not lead out of it either.
+    const realFile = realpathSync(file);
+    if (!realFile.startsWith(realpathSync(root) + sep)) {
+      throw new ApiError(`image ${imageId}: ${file} links outside its dataset folder`, 403);
+    }
+    return { file: realFile, format: im.format };
   }
 
+  /**
+   * The map behind an explanation URL as float32 little-endian, row-major, at its image's width × height, whatever
+   * the stored encoding and resolution (explain/store.ts keeps maps at the model's input size, mostly as f16).
+   */
   explanationData(explanationId: number): Buffer {
     const e = this.store.explanations.getById(explanationId);
     if (!e) throw new ApiError(`no explanation ${explanationId}`, 404);
-    if (e.encoding !== 'f32le')
-      throw new ApiError(`explanation ${explanationId} has encoding ${e.encoding}`, 500);
-    return e.data;
+    try {
+      return f32leBytes(explanationAtImage(this.store, e).data);
+    } catch (err) {
+      throw new ApiError((err as Error).message, 500);
+    }
+  }
+
+  /** The URL of an explanation's float32 map for this transport. */
+  explanationUrl(explanationId: number): string {
+    return this.urls.explanation(explanationId);
   }
 
   private imageView(im: ImageRecord): ImageView {

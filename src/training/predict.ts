@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { openImage } from '../data/bmp.js';
 import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/index.js';
 import type { Store } from '../store/index.js';
@@ -107,7 +108,7 @@ async function fileTarget(file: string): Promise<Target> {
   }
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
-    meta = await sharp(bytes).metadata();
+    meta = await openImage(bytes, file).metadata();
   } catch (e) {
     throw new Error(`${file}: not an image sharp can read: ${(e as Error).message}`);
   }

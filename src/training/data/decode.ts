@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { openImage } from '../../data/bmp.js';
 import { toInputPixels } from './pixels.js';
 import type { Placement } from './placement.js';
 
@@ -73,7 +74,7 @@ export const decodeImage: ImageDecoder = async (req) => {
   }
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    decoded = await sharp(bytes)
+    decoded = await openImage(bytes, file)
       .flatten({ background: { r: 255, g: 255, b: 255 } })
       .resize(p.contentWidth, p.contentHeight, { fit: 'fill', kernel: req.kernel })
       .toColourspace('srgb')
