@@ -196,7 +196,6 @@ export const requestSchemas = {
   'images.detail': z.object({ imageId: id }).strict(),
   'runs.list': z.object({ datasetId: id.optional() }).strict(),
   'runs.get': z.object({ runId: id }).strict(),
-  'runs.metrics': z.object({ runId: id }).strict(),
   'train.start': trainRequestSchema,
   'train.cancel': z.object({ runId: id }).strict(),
   predict: z.object({ runId: id, imageId: id }).strict(),
@@ -343,16 +342,6 @@ export interface ExplanationView {
 }
 
 /**
- * A run's method × metric table: the mean of each metric over the explanations of that method (all images and
- * classes explained so far), with how many values the mean is over. Empty `methods` when nothing was measured.
- */
-export interface RunMetricsView {
-  runId: number;
-  metrics: string[];
-  methods: { method: string; explanations: number; means: (number | null)[]; counts: number[] }[];
-}
-
-/**
  * One row of a run's method × metric table (`metrics.table`): the stored values of one metric, measured with one
  * parameter set, over the explanations of one method. Mean/SD/CI are null when undefined (n < 2 for SD and CI).
  */
@@ -392,7 +381,6 @@ export interface Responses extends AnnotationResponses {
   'images.detail': ImageDetail;
   'runs.list': RunView[];
   'runs.get': RunDetail;
-  'runs.metrics': RunMetricsView;
   'train.start': { runId: number };
   'train.cancel': { cancelled: boolean };
   predict: PredictionView;

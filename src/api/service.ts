@@ -12,7 +12,6 @@ import {
   type ImportResultView,
   type Method,
   type Responses,
-  type RunMetricsView,
   type RunView,
   type ValidRequest,
   type XwbEvent,
@@ -228,72 +227,7 @@ export class XwbService {
       }));
       return { ...runView(run), epochs };
     },
-    'runs.metrics': async (req) => {
-      if (!this.store.runs.get(req.runId)) throw new ApiError(`no run ${req.runId}`, 404);
-      const metas = this.store.explanations.list(req.runId);
-      return runMetricsTable(
-        req.runId,
-        metas.map((m) => ({ method: m.method, metrics: this.store.explanations.metrics(m.id) })),
-      );
-    },
   };
-}
-
-/**
- * Means per (method, metric) over a run's explanations. Metrics measured with several parameter sets are kept
- * apart as `metric[hash]` only when they disagree in params, so one table never averages different measurements.
- */
-export function runMetricsTable(
-  runId: number,
-  explanations: readonly {
-    method: string;
-    metrics: readonly { metric: string; paramsHash: string; value: number }[];
-  }[],
-): RunMetricsView {
-  const hashesByMetric = new Map<string, Set<string>>();
-  for (const e of explanations)
-    for (const m of e.metrics) {
-      const set = hashesByMetric.get(m.metric) ?? new Set<string>();
-      set.add(m.paramsHash);
-      hashesByMetric.set(m.metric, set);
-    }
-  const column = (m: { metric: string; paramsHash: string }) =>
-    (hashesByMetric.get(m.metric)?.size ?? 0) > 1 ? `${m.metric}[${m.paramsHash.slice(0, 6)}]` : m.metric;
-  const sums = new Map<string, Map<string, { sum: number; n: number }>>();
-  const counts = new Map<string, number>();
-  const columns = new Set<string>();
-  for (const e of explanations) {
-    counts.set(e.method, (counts.get(e.method) ?? 0) + 1);
-    const byMetric = sums.get(e.method) ?? new Map<string, { sum: number; n: number }>();
-    sums.set(e.method, byMetric);
-    for (const m of e.metrics) {
-      const key = column(m);
-      columns.add(key);
-      // An unmeasurable value (NaN) still shows the method in the table, with no mean for that metric.
-      const acc = byMetric.get(key) ?? { sum: 0, n: 0 };
-      byMetric.set(key, acc);
-      if (!Number.isFinite(m.value)) continue;
-      acc.sum += m.value;
-      acc.n += 1;
-    }
-  }
-  const metrics = [...columns].sort();
-  const methods = [...sums.keys()]
-    .filter((method) => (sums.get(method)?.size ?? 0) > 0)
-    .sort()
-    .map((method) => {
-      const byMetric = sums.get(method)!;
-      return {
-        method,
-        explanations: counts.get(method) ?? 0,
-        means: metrics.map((k) => {
-          const a = byMetric.get(k);
-          return a && a.n > 0 ? a.sum / a.n : null;
-        }),
-        counts: metrics.map((k) => byMetric.get(k)?.n ?? 0),
-      };
-    });
-  return { runId, metrics, methods };
 }
 
 function jsonMetrics(m: Record<string, unknown>): Record<string, number | string | null> {

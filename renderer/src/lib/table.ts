@@ -39,3 +39,33 @@ export function tableCsv(t: TableData, rows = t.rows): string {
     rows.map((r): CsvValue[] => [r.name, ...r.values]),
   );
 }
+
+/** The rows `metrics.table` returns, as far as the pivot needs them. */
+export interface MetricRow {
+  method: string;
+  metric: string;
+  paramsHash: string;
+  mean: number | null;
+  n: number;
+}
+
+/**
+ * Pivots a run's method × metric rows into a table: one row per method, one column per metric. A metric measured
+ * with several parameter sets gets one column per set (`metric[hash]`), so different measurements are never
+ * averaged together. Methods and columns are sorted by name.
+ */
+export function pivotMetricRows(rows: readonly MetricRow[]): TableData | null {
+  if (rows.length === 0) return null;
+  const hashes = new Map<string, Set<string>>();
+  for (const r of rows) hashes.set(r.metric, (hashes.get(r.metric) ?? new Set()).add(r.paramsHash));
+  const column = (r: MetricRow) =>
+    (hashes.get(r.metric)?.size ?? 0) > 1 ? `${r.metric}[${r.paramsHash.slice(0, 6)}]` : r.metric;
+  const columns = [...new Set(rows.map(column))].sort();
+  const methods = [...new Set(rows.map((r) => r.method))].sort();
+  const cell = new Map(rows.map((r) => [`${r.method}\u0000${column(r)}`, r.mean]));
+  return {
+    rowHeader: 'method',
+    columns,
+    rows: methods.map((m) => ({ name: m, values: columns.map((c) => cell.get(`${m}\u0000${c}`) ?? null) })),
+  };
+}
