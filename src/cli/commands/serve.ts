@@ -19,13 +19,32 @@ export const serveCommand: Command = {
     const host = stringOption(args.values, 'host') ?? '127.0.0.1';
     if (isIP(host) === 0 && host !== 'localhost')
       throw new UsageError(`--host must be an IP address, got "${host}"`);
+    const portGiven = args.values.port !== undefined;
     const port = intOption(args.values, 'port', 0, 0, 65535);
     if (!isLoopback(host)) {
       io.err(`warning: serving on ${host}: anyone who can reach it and has the token can use this store`);
     }
     const store = openCliStore(args);
     const { serveWorkbench } = await import('../../server/launch.js');
-    const { web, service } = await serveWorkbench(store, { host, port, version: VERSION });
+    const { stablePort, storeToken } = await import('../../server/identity.js');
+    const token = storeToken(store.path);
+    let served: Awaited<ReturnType<typeof serveWorkbench>>;
+    try {
+      served = await serveWorkbench(store, {
+        host,
+        port: portGiven ? port : stablePort(store.path),
+        version: VERSION,
+        token,
+      });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || portGiven) throw e;
+      io.err(
+        `warning: this store's usual port ${stablePort(store.path)} is taken; using another one. Changes a browser ` +
+          'kept unsaved for the old address will be sent when you open the old address again.',
+      );
+      served = await serveWorkbench(store, { host, port: 0, version: VERSION, token });
+    }
+    const { web, service } = served;
     if (args.values.json)
       io.out(JSON.stringify({ url: web.url, launchUrl: web.launchUrl, store: store.path }));
     else {
