@@ -46,6 +46,11 @@ export const trainRequestSchema = z
     lr: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).optional(),
     beta: z.number().min(0).max(1).default(0.9),
     gamma: z.number().min(0).default(0),
+    /**
+     * What the hybrid term (γ > 0) pulls the explanation towards: ground-truth boxes or class masks, or marks
+     * people made in xwb (annotators' regions, raters' should-highlight masks). Default: ground-truth boxes.
+     */
+    maskSource: z.enum(['gt-boxes', 'gt-mask', 'regions', 'should-highlight']).optional(),
     l1: z.number().min(0).optional(),
     optimizer: z.enum(['sgd', 'adadelta', 'adam']).default('adam'),
     batchSize: z.number().int().min(1).max(256).default(8),
@@ -169,6 +174,200 @@ export interface AnnotationResponses {
 }
 // ---- end annotation ----
 
+// ---- review ----
+// Blinded rating of explanations by clinicians (issue 6 §2). A blinded item view carries no method name, run id or
+// parameters; the explanation's URL is by id, which the brief accepts. `review.rate` answers only after the store's
+// transaction has committed, so the renderer may show "saved" on a 200 and must retry anything else.
+
+const reviewScore = z.number().int().min(1).max(5).nullable();
+const raterName = z.string().trim().min(1).max(200);
+
+export const reviewRequestSchemas = {
+  'review.create': z
+    .object({
+      name: z.string().trim().min(1).max(200),
+      runIds: z.array(id).min(1).max(16),
+      methods: z.array(z.string().min(1).max(64)).min(1).max(32),
+      sample: z
+        .object({
+          split,
+          n: z.number().int().min(1).max(10_000),
+          seed: z
+            .number()
+            .int()
+            .min(0)
+            .max(2 ** 32 - 1)
+            .default(0),
+        })
+        .strict(),
+      raters: z.array(raterName).min(1).max(100),
+      blinded: z.boolean().default(true),
+      pairwise: z.boolean().default(false),
+      /** Explain this class in every image; default the model's prediction (what the viewer shows). */
+      classIndex: z.number().int().min(0).optional(),
+    })
+    .strict(),
+  'review.sessions': z.object({}).strict(),
+  'review.next': z
+    .object({
+      sessionId: id,
+      rater: raterName,
+      /** Items whose rating the renderer still has in its save queue: answer with the first open item after them. */
+      skip: z.array(id).max(10_000).default([]),
+    })
+    .strict(),
+  'review.rate': z
+    .object({
+      itemId: id,
+      correctness: reviewScore,
+      completeness: reviewScore,
+      compactness: reviewScore,
+      comment: z.string().max(20_000).nullable().default(null),
+      wrongFlag: z.boolean().default(false),
+      /** Where the explanation should have looked: a PNG at the image's size, base64 (no data: prefix). */
+      shouldHighlight: z.string().min(8).max(1_000_000).optional(),
+    })
+    .strict(),
+  'review.summary': z.object({ sessionId: id }).strict(),
+} as const;
+
+export interface ReviewProgressView {
+  rater: string;
+  done: number;
+  total: number;
+}
+
+/** A session as the picker shows it: no method names or run ids (the picker sits on the rating screen). */
+export interface ReviewSessionView {
+  id: number;
+  name: string;
+  blinded: boolean;
+  pairwise: boolean;
+  createdAt: string;
+  raters: ReviewProgressView[];
+}
+
+export interface ReviewCreatedView {
+  session: ReviewSessionView;
+  /** Explanations computed for the session (the rest were in the store already). */
+  computed: number;
+  explanations: number;
+  items: number;
+}
+
+export interface ReviewRatingValuesView {
+  correctness: 1 | 2 | 3 | 4 | 5 | null;
+  completeness: 1 | 2 | 3 | 4 | 5 | null;
+  compactness: 1 | 2 | 3 | 4 | 5 | null;
+  comment: string | null;
+  wrongFlag: boolean;
+}
+
+export interface ReviewItemView {
+  itemId: number;
+  /** 0-based place in the rater's order. */
+  position: number;
+  /** "Explanation 7", or "Explanation A"/"B" side by side: tied to the place, never to the method. */
+  label: string;
+  side: 'left' | 'right' | null;
+  image: { url: string; width: number; height: number };
+  className: string | null;
+  /** Float32 little-endian, row-major, image width × height (as `explain` serves it). */
+  explanation: { url: string; width: number; height: number };
+  /** The rater's saved values, when coming back to an item. */
+  rating: (ReviewRatingValuesView & { updatedAt: string }) | null;
+  /** Only in sessions that are not blinded. */
+  unblinded?: { method: string; runId: number };
+}
+
+export interface ReviewNextView {
+  sessionId: number;
+  rater: { id: number; name: string };
+  blinded: boolean;
+  /** Items with all three criteria acknowledged, and the rater's total. */
+  done: number;
+  total: number;
+  /** null: the rater is done (or every open item is in `skip`). */
+  item: ReviewItemView | null;
+  /** Side by side: the other explanation of the pair, shown for reference. */
+  partner: ReviewItemView | null;
+}
+
+export interface ReviewRatedView extends ReviewRatingValuesView {
+  itemId: number;
+  ratingId: number;
+  updatedAt: string;
+  /** Pixels marked "should have been highlighted" that were stored with the rating (0: no mask sent). */
+  maskPixels: number;
+  done: number;
+  total: number;
+}
+
+/** Mean, interval and counts; NaN from the core becomes null in JSON. */
+export interface ReviewStatView {
+  mean: number | null;
+  sd: number | null;
+  n: number;
+  ci95: [number | null, number | null];
+}
+
+export interface ReviewCorrelationView {
+  rho: number | null;
+  n: number;
+  p: number | null;
+  ci95: [number | null, number | null];
+}
+
+export type ReviewScoreKey = 'correctness' | 'completeness' | 'compactness' | 'mean';
+
+export interface ReviewSummaryView {
+  sessionId: number;
+  ratings: number;
+  raters: string[];
+  explanations: number;
+  agreement: Record<
+    'correctness' | 'completeness' | 'compactness',
+    {
+      alphaOrdinal: number | null;
+      alphaInterval: number | null;
+      pairableUnits: number;
+      fleissKappa: number | null;
+      fleissUnits: number;
+      fleissDroppedUnits: number;
+    }
+  >;
+  methods: {
+    method: string;
+    runId: number;
+    explanations: number;
+    scores: Record<ReviewScoreKey, ReviewStatView>;
+  }[];
+  metrics: {
+    metric: string;
+    paramsHash: string;
+    params: Record<string, unknown>;
+    correlations: Record<ReviewScoreKey, ReviewCorrelationView>;
+  }[];
+}
+
+export interface ReviewResponses {
+  'review.create': ReviewCreatedView;
+  'review.sessions': ReviewSessionView[];
+  'review.next': ReviewNextView;
+  'review.rate': ReviewRatedView;
+  'review.summary': ReviewSummaryView;
+}
+
+/** Explanations being computed for a new session (emitted at most a few times a second). */
+export type ReviewEvent = {
+  type: 'review.progress';
+  name: string;
+  done: number;
+  total: number;
+  stage: 'explaining' | 'creating';
+};
+// ---- end review ----
+
 /** Request schemas by method. A method's name is also its IPC channel (`xwb:<name>`) and HTTP path. */
 export const requestSchemas = {
   'app.info': z.object({}).strict(),
@@ -210,6 +409,7 @@ export const requestSchemas = {
     .strict(),
   'explain.methods': z.object({}).strict(),
   ...annotationRequestSchemas,
+  ...reviewRequestSchemas,
   'metrics.table': z.object({ runId: id }).strict(),
 } as const;
 
@@ -371,7 +571,7 @@ export interface MethodInfo {
   family: string;
 }
 
-export interface Responses extends AnnotationResponses {
+export interface Responses extends AnnotationResponses, ReviewResponses {
   'app.info': AppInfo;
   'datasets.list': DatasetView[];
   'datasets.import': ImportResultView;
@@ -403,7 +603,8 @@ export type XwbEvent =
       etaSeconds: number | null;
     }
   | { type: 'train.epoch'; runId: number; epoch: EpochView }
-  | { type: 'train.finished'; runId: number; status: string; error: string | null };
+  | { type: 'train.finished'; runId: number; status: string; error: string | null }
+  | ReviewEvent;
 
 /** An error the renderer shows where the user is working; `field` names the form field at fault. */
 export interface ApiErrorBody {

@@ -30,6 +30,8 @@ export async function serveWorkbench(
   await registerCoreHandlers(service);
   const { registerTrainingHandlers } = await import('../api/training-handlers.js');
   registerTrainingHandlers(service);
+  (await import('../api/annotation-handlers.js')).registerAnnotationHandlers(service);
+  (await import('../api/review-handlers.js')).registerReviewHandlers(service);
   const web = await startWebServer({
     service,
     host: opts.host,
