@@ -176,7 +176,9 @@ export function registerAnnotationHandlers(service: XwbService): void {
       ...objects.filter((o) => o.source.kind !== 'gt'),
     ].map(annotationView);
     const masks = store.masks.list(im.id).map(maskMeta);
-    const classes = [...(dataset?.classes ?? [])];
+    // A binary "contains X" dataset's classes are image labels (`no-X`, `X`); a box is only ever an X.
+    const target = dataset?.targetClass ?? null;
+    const classes = target ? [target] : [...(dataset?.classes ?? [])];
     for (const b of boxes) if (!classes.includes(b.className)) classes.push(b.className);
     const ids = new Set<number>();
     for (const x of [...boxes, ...masks]) if (x.annotator !== null) ids.add(x.annotator);
