@@ -73,8 +73,8 @@ export async function startCore(args: ShellArgs): Promise<Core> {
       version: versionModule.VERSION,
       urls: electronUrls,
     });
-    const { registerCoreHandlers } = await import('../src/api/handlers.js');
-    await registerCoreHandlers(service);
+    const { registerAllHandlers } = await import('../src/api/register.js');
+    await registerAllHandlers(service);
     return {
       store,
       service,

@@ -26,12 +26,7 @@ export async function serveWorkbench(
       explanation: (id) => `/files/explanation/${id}`,
     },
   });
-  const { registerCoreHandlers } = await import('../api/handlers.js');
-  await registerCoreHandlers(service);
-  const { registerTrainingHandlers } = await import('../api/training-handlers.js');
-  registerTrainingHandlers(service);
-  (await import('../api/annotation-handlers.js')).registerAnnotationHandlers(service);
-  (await import('../api/review-handlers.js')).registerReviewHandlers(service);
+  await (await import('../api/register.js')).registerAllHandlers(service);
   const web = await startWebServer({
     service,
     host: opts.host,

@@ -7,7 +7,7 @@ import type { ColormapName } from './colormap';
 import type { Normalisation } from './overlay';
 import type { View } from './viewport';
 
-export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training';
+export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training' | 'review';
 
 /**
  * What the gallery can filter on today (the contract's images.list). Correct/incorrect and rated filters join

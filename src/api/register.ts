@@ -1,0 +1,12 @@
+import type { XwbService } from './service.js';
+
+/**
+ * Every handler group, registered once. Both transports (web mode in src/server/launch.ts, Electron in
+ * electron/core.cts) call this, so a method added to the contract works in both or in neither.
+ */
+export async function registerAllHandlers(service: XwbService): Promise<void> {
+  await (await import('./handlers.js')).registerCoreHandlers(service);
+  (await import('./training-handlers.js')).registerTrainingHandlers(service);
+  (await import('./annotation-handlers.js')).registerAnnotationHandlers(service);
+  (await import('./review-handlers.js')).registerReviewHandlers(service);
+}

@@ -1,0 +1,410 @@
+/**
+ * Review sessions over the contract (issue 6 §2): create a session (computing the explanations it needs first),
+ * list sessions, hand a rater their next item blinded, save a rating, and summarise a session.
+ *
+ * Blinding is decided here, at the boundary: a blinded session's answers are built from `itemView(…, {blinded})`
+ * and never copy a method name, run id or parameters into the JSON. The analysis (`review.summary`) is unblinded
+ * on purpose: it is what the study is for, and it is not shown while rating.
+ */
+import type { RunModel } from '../explain/run-model.js';
+import {
+  createReviewSession,
+  type ItemView,
+  itemView,
+  MissingExplanationsError,
+  nextItem,
+  rate,
+} from '../review/session.js';
+import type { Rater, ReviewSession, Score, Store } from '../store/index.js';
+import { decodeBinaryMask } from './annotation-handlers.js';
+import {
+  ApiError,
+  type ReviewCorrelationView,
+  type ReviewItemView,
+  type ReviewNextView,
+  type ReviewSessionView,
+  type ReviewStatView,
+  type ReviewSummaryView,
+  type ValidRequest,
+} from './contract.js';
+import type { XwbService } from './service.js';
+
+/** Images explained per batch while creating a session; the event loop (and other requests) get a turn between. */
+const BATCH = 8;
+/** Progress events at most this often, so a large session does not flood the renderer. */
+const PROGRESS_MS = 250;
+
+const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
+const pair = ([a, b]: readonly [number, number]): [number | null, number | null] => [num(a), num(b)];
+
+function isComplete(r: { correctness: unknown; completeness: unknown; compactness: unknown }): boolean {
+  return r.correctness != null && r.completeness != null && r.compactness != null;
+}
+
+/** Done/total per rater of a session, for the picker. */
+function sessionView(store: Store, s: ReviewSession): ReviewSessionView {
+  const items = store.ratings.items(s.id);
+  const ratings = store.ratings.list({ sessionId: s.id });
+  const completeItems = new Set(ratings.filter(isComplete).map((r) => r.reviewItemId));
+  const byRater = new Map<number, { total: number; done: number }>();
+  for (const it of items) {
+    const e = byRater.get(it.raterId) ?? { total: 0, done: 0 };
+    e.total++;
+    if (completeItems.has(it.id)) e.done++;
+    byRater.set(it.raterId, e);
+  }
+  return {
+    id: s.id,
+    name: s.name,
+    blinded: s.blinded,
+    pairwise: s.config.pairwise === true,
+    createdAt: s.createdAt,
+    raters: [...byRater.entries()]
+      .map(([id, e]) => ({ rater: store.ratings.getRater(id)?.name ?? `rater ${id}`, ...e }))
+      .sort((a, b) => a.rater.localeCompare(b.rater)),
+  };
+}
+
+/**
+ * The contract's item view: only the fields listed here leave the core, `unblinded` only when the core's view has
+ * it (it has it only for sessions that are not blinded).
+ */
+export function itemToView(v: ItemView, urls: { image: string; explanation: string }): ReviewItemView {
+  const out: ReviewItemView = {
+    itemId: v.itemId,
+    position: v.position,
+    label: v.label,
+    side: v.side,
+    image: { url: urls.image, width: v.image.width, height: v.image.height },
+    className: v.className,
+    // `explanation` serves maps at the image's resolution whatever size the model explained at.
+    explanation: { url: urls.explanation, width: v.image.width, height: v.image.height },
+    rating: v.rating
+      ? {
+          correctness: v.rating.correctness,
+          completeness: v.rating.completeness,
+          compactness: v.rating.compactness,
+          comment: v.rating.comment,
+          wrongFlag: v.rating.wrongFlag,
+          updatedAt: v.rating.updatedAt,
+        }
+      : null,
+  };
+  if (v.unblinded) out.unblinded = { method: v.unblinded.method, runId: v.unblinded.runId };
+  return out;
+}
+
+function raterOf(store: Store, name: string, sessionId: number): Rater {
+  const rater = store.ratings.raterByName(name);
+  const names = () =>
+    [...new Set(store.ratings.items(sessionId).map((i) => i.raterId))]
+      .map((id) => store.ratings.getRater(id)?.name)
+      .join(', ');
+  if (!rater || store.ratings.items(sessionId, rater.id).length === 0) {
+    throw new ApiError(
+      `"${name}" is not a rater of review session ${sessionId} (its raters: ${names()}); pick your name from the list`,
+      404,
+      'rater',
+    );
+  }
+  return rater;
+}
+
+function sessionOrThrow(store: Store, sessionId: number): ReviewSession {
+  const s = store.ratings.getSession(sessionId);
+  if (!s) throw new ApiError(`no review session ${sessionId} in ${store.path}`, 404, 'sessionId');
+  return s;
+}
+
+function stat(s: { mean: number; sd: number; n: number; ci95: [number, number] }): ReviewStatView {
+  return { mean: num(s.mean), sd: num(s.sd), n: s.n, ci95: pair(s.ci95) };
+}
+
+function corr(c: { rho: number; n: number; p: number; ci95: [number, number] }): ReviewCorrelationView {
+  return { rho: num(c.rho), n: c.n, p: num(c.p), ci95: pair(c.ci95) };
+}
+
+/** Which (run, method) pairs lack which images: what `createReviewSession` reported missing, grouped. */
+export function groupMissing(
+  missing: readonly { runId: number; imageId: number; method: string }[],
+): { runId: number; method: string; imageIds: number[] }[] {
+  const groups = new Map<string, { runId: number; method: string; imageIds: number[] }>();
+  for (const m of missing) {
+    const key = `${m.runId}\u0000${m.method}`;
+    const g = groups.get(key) ?? { runId: m.runId, method: m.method, imageIds: [] };
+    g.imageIds.push(m.imageId);
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
+export interface ReviewHandlerOptions {
+  /** Loads a run's model for computing missing explanations (tests inject one; default: the run's checkpoint). */
+  loadModel?: (store: Store, runId: number) => Promise<RunModel>;
+}
+
+export function registerReviewHandlers(service: XwbService, options: ReviewHandlerOptions = {}): void {
+  const store = service.store;
+  const view = async (itemId: number, blinded: boolean): Promise<ReviewItemView> => {
+    const v = itemView(store, itemId, { blinded });
+    const item = store.ratings.getItem(itemId);
+    if (!item) throw new ApiError(`review item ${itemId} vanished while it was being read`, 500);
+    // The URLs come from the transport (web: /files/…, Electron: xwb://); the explanation's is by id, which the
+    // blinded view itself leaves out.
+    const { url } = await service.call('images.detail', { imageId: v.image.id });
+    return itemToView(v, { image: url, explanation: service.explanationUrl(item.explanationId) });
+  };
+
+  /** Computes what the session lacks, run by run, in batches; returns how many maps were computed. */
+  async function computeMissing(
+    req: ValidRequest<'review.create'>,
+    missing: MissingExplanationsError['missing'],
+  ): Promise<number> {
+    const { initEngine } = await import('../engine/select.js');
+    const { getOrCompute } = await import('../explain/store.js');
+    const load = options.loadModel ?? (await import('../explain/run-model.js')).loadRunModel;
+    await initEngine();
+    const total = missing.length;
+    let done = 0;
+    let last = 0;
+    const progress = (force = false) => {
+      const now = Date.now();
+      if (!force && now - last < PROGRESS_MS) return;
+      last = now;
+      service.emit({ type: 'review.progress', name: req.name, done, total, stage: 'explaining' });
+    };
+    progress(true);
+    const groups = groupMissing(missing);
+    for (const runId of [...new Set(groups.map((g) => g.runId))]) {
+      let model: RunModel;
+      try {
+        model = await load(store, runId);
+      } catch (e) {
+        throw new ApiError(`run ${runId}: ${(e as Error).message}`, 409, 'runIds');
+      }
+      try {
+        for (const g of groups.filter((x) => x.runId === runId)) {
+          const base = done;
+          try {
+            await getOrCompute(store, model, g.imageIds, g.method, {}, req.classIndex ?? 'predicted', {
+              batchSize: BATCH,
+              onProgress: (p) => {
+                done = base + p.done;
+                progress();
+              },
+            });
+          } catch (e) {
+            throw new ApiError(`run ${runId}, ${g.method}: ${(e as Error).message}`, 500);
+          }
+          done = base + g.imageIds.length;
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    progress(true);
+    return total;
+  }
+
+  service.register('review.create', async (req) => {
+    for (const runId of req.runIds) {
+      if (!store.runs.get(runId)) throw new ApiError(`no run ${runId} in ${store.path}`, 404, 'runIds');
+    }
+    const { listMethods } = await import('../explain/registry.js');
+    const known = new Set(listMethods().map((m) => m.name));
+    const unknown = req.methods.filter((m) => !known.has(m));
+    if (unknown.length > 0) {
+      throw new ApiError(
+        `unknown explanation method(s) ${unknown.join(', ')}; known: ${[...known].join(', ')}`,
+        400,
+        'methods',
+      );
+    }
+    const opts = {
+      name: req.name,
+      runIds: req.runIds,
+      methods: req.methods,
+      sample: { split: req.sample.split, n: req.sample.n, seed: req.sample.seed },
+      raters: req.raters,
+      blinded: req.blinded,
+      pairwise: req.pairwise,
+      ...(req.classIndex !== undefined ? { classIndex: req.classIndex } : {}),
+    };
+    const attempt = () => {
+      try {
+        return createReviewSession(store, opts);
+      } catch (e) {
+        if (e instanceof MissingExplanationsError) throw e;
+        throw new ApiError((e as Error).message, 400);
+      }
+    };
+    let computed = 0;
+    let created: ReturnType<typeof createReviewSession>;
+    try {
+      created = attempt();
+    } catch (e) {
+      if (!(e instanceof MissingExplanationsError)) throw e;
+      // The session draws its own sample; what it lacks is exactly what the error lists, so nothing is computed
+      // that the session will not use. A second miss means the maps were stored under another class or params.
+      computed = await computeMissing(req, e.missing);
+      try {
+        created = attempt();
+      } catch (again) {
+        if (again instanceof MissingExplanationsError) throw new ApiError(again.message, 409);
+        throw again;
+      }
+    }
+    service.emit({
+      type: 'review.progress',
+      name: req.name,
+      done: computed,
+      total: computed,
+      stage: 'creating',
+    });
+    return {
+      session: sessionView(store, created.session),
+      computed,
+      explanations: created.explanations,
+      items: created.items,
+    };
+  });
+
+  service.register('review.sessions', async () =>
+    store.ratings
+      .listSessions()
+      .map((s) => sessionView(store, s))
+      .sort((a, b) => b.id - a.id),
+  );
+
+  service.register('review.next', async (req): Promise<ReviewNextView> => {
+    const session = sessionOrThrow(store, req.sessionId);
+    const rater = raterOf(store, req.rater, session.id);
+    const n = nextItem(store, session.id, rater.id);
+    let item = n.item;
+    const skip = new Set(req.skip);
+    if (item && skip.has(item.id)) {
+      // The renderer has ratings of these items in flight: hand out the first open item after them, so the rater
+      // keeps working while the queue catches up.
+      const complete = new Set(
+        store.ratings
+          .list({ sessionId: session.id, raterId: rater.id })
+          .filter(isComplete)
+          .map((r) => r.reviewItemId),
+      );
+      item =
+        store.ratings.items(session.id, rater.id).find((i) => !complete.has(i.id) && !skip.has(i.id)) ?? null;
+    }
+    const current = item ? await view(item.id, session.blinded) : null;
+    const partnerId = current ? itemView(store, current.itemId, { blinded: true }).partnerItemId : null;
+    return {
+      sessionId: session.id,
+      rater: { id: rater.id, name: rater.name },
+      blinded: session.blinded,
+      done: n.done,
+      total: n.total,
+      item: current,
+      partner: partnerId !== null ? await view(partnerId, session.blinded) : null,
+    };
+  });
+
+  service.register('review.rate', async (req) => {
+    const item = store.ratings.getItem(req.itemId);
+    if (!item) throw new ApiError(`no review item ${req.itemId} in ${store.path}`, 404, 'itemId');
+    let shouldHighlight: { width: number; height: number; mask: Uint8Array } | undefined;
+    let maskPixels = 0;
+    if (req.shouldHighlight !== undefined) {
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(req.shouldHighlight)) {
+        throw new ApiError(
+          'shouldHighlight: not base64 (send the PNG bytes base64-encoded, without a data: prefix)',
+          400,
+          'shouldHighlight',
+        );
+      }
+      const d = await decodeBinaryMask(Buffer.from(req.shouldHighlight, 'base64'), 'shouldHighlight');
+      const grey = new Uint8Array(d.bits.length);
+      for (let i = 0; i < grey.length; i++) {
+        grey[i] = d.bits[i] * 255;
+        maskPixels += d.bits[i];
+      }
+      shouldHighlight = { width: d.width, height: d.height, mask: grey };
+    }
+    // The schema admits only whole 1..5 or null, which is the store's Score.
+    const values = {
+      correctness: req.correctness as Score,
+      completeness: req.completeness as Score,
+      compactness: req.compactness as Score,
+      comment: req.comment,
+      wrongFlag: req.wrongFlag,
+    };
+    let r: ReturnType<typeof rate>;
+    try {
+      r = rate(store, item.id, shouldHighlight ? { ...values, shouldHighlight } : values);
+    } catch (e) {
+      const message = (e as Error).message;
+      throw new ApiError(message, /should-highlight mask/.test(message) ? 400 : 500, 'shouldHighlight');
+    }
+    const n = nextItem(store, item.sessionId, item.raterId);
+    return {
+      itemId: item.id,
+      ratingId: r.id,
+      correctness: r.correctness,
+      completeness: r.completeness,
+      compactness: r.compactness,
+      comment: r.comment,
+      wrongFlag: r.wrongFlag,
+      updatedAt: r.updatedAt,
+      maskPixels,
+      done: n.done,
+      total: n.total,
+    };
+  });
+
+  service.register('review.summary', async (req): Promise<ReviewSummaryView> => {
+    sessionOrThrow(store, req.sessionId);
+    const { summariseReviews } = await import('../review/summary.js');
+    const s = summariseReviews(store, { sessionId: req.sessionId });
+    const agreement = {} as ReviewSummaryView['agreement'];
+    for (const [c, a] of Object.entries(s.agreement) as [
+      keyof ReviewSummaryView['agreement'],
+      (typeof s.agreement)['correctness'],
+    ][]) {
+      agreement[c] = {
+        alphaOrdinal: num(a.alphaOrdinal),
+        alphaInterval: num(a.alphaInterval),
+        pairableUnits: a.pairableUnits,
+        fleissKappa: num(a.fleissKappa),
+        fleissUnits: a.fleissUnits,
+        fleissDroppedUnits: a.fleissDroppedUnits,
+      };
+    }
+    return {
+      sessionId: req.sessionId,
+      ratings: s.ratings,
+      raters: s.raters,
+      explanations: s.explanations,
+      agreement,
+      methods: s.methods.map((m) => ({
+        method: m.method,
+        runId: m.runId,
+        explanations: m.explanations,
+        scores: {
+          correctness: stat(m.scores.correctness),
+          completeness: stat(m.scores.completeness),
+          compactness: stat(m.scores.compactness),
+          mean: stat(m.scores.mean),
+        },
+      })),
+      metrics: s.metrics.map((m) => ({
+        metric: m.metric,
+        paramsHash: m.paramsHash,
+        params: m.params as Record<string, unknown>,
+        correlations: {
+          correctness: corr(m.correlations.correctness),
+          completeness: corr(m.correlations.completeness),
+          compactness: corr(m.correlations.compactness),
+          mean: corr(m.correlations.mean),
+        },
+      })),
+    };
+  });
+}

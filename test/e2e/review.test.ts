@@ -1,0 +1,345 @@
+/**
+ * End-to-end review in Chromium through web mode: a tiny run is trained through the API, a blinded session created
+ * through the API, and five explanations rated by keyboard. The page's HTML must never name a method. Midway the
+ * server is SIGKILLed; a rating given while it is down stays visibly unsaved, and after a restart on the same store
+ * every acknowledged rating is there, the unsaved one arrives from the page's queue, and rating resumes at the
+ * right item. Writes docs/screenshots/review.png and review-analysis.png.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { openStore } from '../../src/store/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = new URL('../..', import.meta.url).pathname;
+const SHOTS = join(ROOT, 'docs', 'screenshots');
+const NO_BROWSER = existsSync(CHROMIUM)
+  ? false
+  : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
+const METHODS = ['explainer', 'gradient'];
+
+let tmp = '';
+let db = '';
+let rendererDir = '';
+let server: ChildProcess | undefined;
+let browser: BrowserContext | undefined;
+let page: Page;
+let port = 0;
+/** Every method name the workbench knows: none may appear in the page while rating a blinded session. */
+let allMethods: string[] = [];
+const jsErrors: string[] = [];
+
+async function startServer(fixedPort: number): Promise<{ url: string; launchUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/run.ts'),
+      'serve',
+      '--db',
+      db,
+      '--port',
+      String(fixedPort),
+      '--json',
+    ],
+    { cwd: ROOT, env: { ...process.env, XWB_RENDERER_DIR: rendererDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server = child;
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`xwb serve did not start within 30 s: ${err}`)), 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+      if (!line) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as { url: string; launchUrl: string });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`xwb serve exited with ${code}: ${err}`));
+    });
+  });
+}
+
+async function call<T>(method: string, body: unknown): Promise<T> {
+  const r = await page.evaluate(
+    async ([m, b]) => {
+      const res = await fetch(`/api/${m}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      });
+      return { status: res.status, json: await res.json() };
+    },
+    [method, body] as const,
+  );
+  assert.equal(r.status, 200, `${method}: ${JSON.stringify(r.json)}`);
+  return r.json as T;
+}
+
+const wordRe = (name: string) =>
+  new RegExp(`(^|[^a-z0-9_-])${name.toLowerCase().replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')}([^a-z0-9_-]|$)`);
+
+/** Every text, comment, attribute value and field value in the page, and its title. */
+const PAGE_STRINGS = `(() => {
+  const out = [document.title];
+  const w = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_COMMENT);
+  while (w.nextNode()) out.push(w.currentNode.nodeValue);
+  for (const el of document.querySelectorAll('*')) for (const a of el.attributes) out.push(a.value);
+  for (const el of document.querySelectorAll('input, textarea, select')) out.push(el.value);
+  return out.join('\\n');
+})()`;
+
+/**
+ * No method name anywhere in the page: not in its full HTML (method names that are also HTML tag names, like the
+ * "input" control, are checked in everything except the markup itself), nor in any text, attribute or field.
+ */
+async function assertBlind(where: string): Promise<void> {
+  const html = (await page.content()).toLowerCase();
+  const strings = ((await page.evaluate(PAGE_STRINGS)) as string).toLowerCase();
+  for (const m of allMethods) {
+    const re = wordRe(m);
+    if (!HTML_TAGS.has(m)) assert.ok(!re.test(html), `${where}: the page's HTML names the method "${m}"`);
+    assert.ok(!re.test(strings), `${where}: the page's text or attributes name the method "${m}"`);
+  }
+}
+
+const HTML_TAGS = new Set(['input', 'label', 'form', 'select', 'option', 'table', 'canvas', 'img']);
+
+before(async () => {
+  if (NO_BROWSER) return;
+  tmp = mkdtempSync(join(tmpdir(), 'xwb-e2e-review-'));
+  db = join(tmp, 'store.db');
+  mkdirSync(SHOTS, { recursive: true });
+  rendererDir = join(tmp, 'renderer');
+  const build = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--outDir',
+      rendererDir,
+      '--logLevel',
+      'warn',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  assert.equal(build.status, 0, `vite build failed: ${build.stderr}`);
+  const s = await startServer(0);
+  port = Number(new URL(s.url).port);
+  browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    viewport: { width: 1400, height: 860 },
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+    ],
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (e) => jsErrors.push(e.message));
+  page.on('console', (m) => {
+    const text = m.text();
+    // While the server is down on purpose, failed fetches are expected.
+    if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(text))
+      jsErrors.push(text);
+    for (const name of allMethods) {
+      if (!HTML_TAGS.has(name) && wordRe(name).test(text.toLowerCase()))
+        jsErrors.push(`the console names a method: ${text}`);
+    }
+  });
+  await page.goto(s.launchUrl);
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server?.once('exit', r));
+  }
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+let sessionId = 0;
+
+test('a tiny run and a blinded session, through the API', {
+  skip: NO_BROWSER,
+  timeout: 240_000,
+}, async () => {
+  await call('datasets.generate', {
+    name: 'review shapes',
+    options: { images: 24, size: 32, valFraction: 0.3, seed: 4 },
+  });
+  allMethods = (await call<{ name: string }[]>('explain.methods', {})).map((m) => m.name);
+  assert.ok(METHODS.every((m) => allMethods.includes(m)));
+  const { runId } = await call<{ runId: number }>('train.start', {
+    datasetId: 1,
+    size: 32,
+    base: 4,
+    epochs: [1, 1, 1],
+    alpha: [1, 0, 0.5],
+    batchSize: 4,
+  });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const r = await call<{ status: string }>('runs.get', { runId });
+    if (!['running', 'queued', 'pending', 'created'].includes(r.status)) {
+      assert.equal(r.status, 'done', JSON.stringify(r));
+      break;
+    }
+    assert.ok(Date.now() < deadline, 'the tiny run did not finish within 3 minutes');
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  const created = await call<{ session: { id: number }; items: number; computed: number }>('review.create', {
+    name: 'Reader study 1',
+    runIds: [runId],
+    methods: METHODS,
+    sample: { split: 'val', n: 4, seed: 1 },
+    raters: ['Ann'],
+  });
+  assert.equal(created.items, 8);
+  assert.equal(created.computed, 8);
+  sessionId = created.session.id;
+});
+
+/** Scores the current item by keyboard and saves it; returns the label that was rated. */
+async function rateByKeyboard(
+  scores: [number, number, number],
+  extra: { flag?: boolean; comment?: string } = {},
+) {
+  const label = (await page.getByTestId('item-label').textContent())?.trim() ?? '';
+  await page.locator('body').click({ position: { x: 5, y: 5 } }); // keyboard focus on the page, not a field
+  for (const s of scores) await page.keyboard.press(String(s));
+  if (extra.flag) await page.keyboard.press('x');
+  if (extra.comment) {
+    await page.keyboard.press('c');
+    await page.keyboard.type(extra.comment);
+    // Digits typed in the comment stay there and score nothing.
+    await page.keyboard.press('Escape');
+  }
+  await assertBlind(`before saving ${label}`);
+  await page.keyboard.press('Enter');
+  return label;
+}
+
+test('rate by keyboard, survive a SIGKILL of the server, resume at the right item', {
+  skip: NO_BROWSER,
+  timeout: 180_000,
+}, async () => {
+  await page.reload(); // the page opened before the dataset existed
+  await page.locator('button[data-screen=review]').click();
+  await page.getByLabel('Your name').fill('Ann');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.getByTestId('item-label').filter({ hasText: 'Explanation 1' }).waitFor();
+  await page.locator('.review-canvas canvas.overlay').first().waitFor();
+  await assertBlind('first item');
+
+  // 1: plain scores.
+  await rateByKeyboard([4, 3, 5]);
+  await page.getByTestId('item-label').filter({ hasText: 'Explanation 2' }).waitFor();
+  // 2: Tab moves focus; the wrong-thing flag; a comment with digits in it.
+  await rateByKeyboard([2, 2, 1], { flag: true, comment: 'looks at 3 circles' });
+  await page.getByTestId('item-label').filter({ hasText: 'Explanation 3' }).waitFor();
+  // 3: paint where it should have looked, with a larger brush, then save.
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press(']');
+  await page.keyboard.press(']');
+  const stage = await page.locator('.review-canvas .stage').first().boundingBox();
+  assert.ok(stage);
+  await page.mouse.move(stage.x + stage.width * 0.3, stage.y + stage.height * 0.3);
+  await page.mouse.down();
+  await page.mouse.move(stage.x + stage.width * 0.6, stage.y + stage.height * 0.5, { steps: 8 });
+  await page.mouse.up();
+  await page.locator('.review-canvas canvas.paint').waitFor();
+  for (const s of [3, 4, 3]) await page.keyboard.press(String(s));
+  await page.screenshot({ path: join(SHOTS, 'review.png') });
+  await assertBlind('while painting');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('item-label').filter({ hasText: 'Explanation 4' }).waitFor();
+  // Three acknowledged: the page says "saved" for each.
+  await page.locator('.history li[data-saved=true]').nth(2).waitFor();
+  assert.equal(await page.locator('.history li[data-saved=false]').count(), 0);
+
+  // The server dies without warning.
+  server?.kill('SIGKILL');
+  await new Promise((r) => server?.once('exit', r));
+  // 4: rated while the server is down: shown unsaved, retried, never dropped.
+  const fourth = await rateByKeyboard([5, 5, 4]);
+  assert.equal(fourth, 'Explanation 4');
+  await page.locator('.history li[data-saved=false]').first().waitFor();
+  await page.getByTestId('save-error').waitFor();
+  assert.match((await page.getByTestId('save-error').textContent()) ?? '', /not saved yet/);
+
+  // Every acknowledged rating is in the store (read directly, the server being down).
+  const store = openStore(db);
+  try {
+    const ratings = store.ratings.list({ sessionId });
+    assert.equal(ratings.length, 3);
+    const byPos = ratings
+      .map((r) => ({ r, pos: store.ratings.getItem(r.reviewItemId!)!.position }))
+      .sort((a, b) => a.pos - b.pos);
+    assert.deepEqual(
+      byPos.map(({ r }) => [r.correctness, r.completeness, r.compactness, r.wrongFlag]),
+      [
+        [4, 3, 5, false],
+        [2, 2, 1, true],
+        [3, 4, 3, false],
+      ],
+    );
+    assert.equal(byPos[1].r.comment, 'looks at 3 circles');
+    const third = store.explanations.getMeta(byPos[2].r.explanationId)!;
+    const painted = store.masks.list(third.imageId).filter((m) => m.kind === 'should-highlight');
+    assert.equal(painted.length, 1, 'the painted mask was stored with the rating');
+  } finally {
+    store.close();
+  }
+
+  // Restart on the same store and port; the page signs in again (new token) and its queue delivers rating 4.
+  const s = await startServer(port);
+  await page.goto(s.launchUrl);
+  await page.locator('button[data-screen=review]').click();
+  await page.getByTestId('rater').filter({ hasText: 'Ann' }).waitFor();
+  await page.getByTestId('item-label').filter({ hasText: 'Explanation 5' }).waitFor();
+  await page.waitForFunction("document.querySelector('[data-testid=save-error]') === null");
+  const next = await call<{ done: number; total: number; item: { label: string } }>('review.next', {
+    sessionId,
+    rater: 'Ann',
+  });
+  assert.deepEqual([next.done, next.total, next.item.label], [4, 8, 'Explanation 5']);
+
+  // 5: the fifth keyboard rating, after the restart.
+  await rateByKeyboard([1, 2, 3]);
+  await page.getByTestId('item-label').filter({ hasText: 'Explanation 6' }).waitFor();
+  await page.locator('.history li[data-saved=true]').first().waitFor();
+  await page.getByTestId('progress').filter({ hasText: '5 / 8 rated' }).waitFor();
+  const after5 = await call<{ done: number }>('review.next', { sessionId, rater: 'Ann' });
+  assert.equal(after5.done, 5);
+  await assertBlind('after the restart');
+  assert.deepEqual(jsErrors, []);
+});
+
+test('the analysis view shows agreement, per-method means and the metric table', {
+  skip: NO_BROWSER,
+}, async () => {
+  await page.getByRole('tab', { name: 'Analysis' }).click();
+  await page.locator('table[data-table=methods] tbody tr').first().waitFor();
+  const methods = await page.locator('table[data-table=methods] tbody td:first-child').allTextContents();
+  assert.deepEqual(methods.sort(), [...METHODS].sort(), 'the analysis is unblinded');
+  await page.locator('table[data-table=agreement]').waitFor();
+  await page.screenshot({ path: join(SHOTS, 'review-analysis.png') });
+});
