@@ -50,7 +50,9 @@ export const trainRequestSchema = z
      * What the hybrid term (γ > 0) pulls the explanation towards: ground-truth boxes or class masks, or marks
      * people made in xwb (annotators' regions, raters' should-highlight masks). Default: ground-truth boxes.
      */
-    maskSource: z.enum(['gt-boxes', 'gt-mask', 'regions', 'should-highlight']).optional(),
+    maskSource: z
+      .enum(['gt-boxes', 'gt-mask', 'annotator-boxes', 'regions', 'should-highlight', 'human'])
+      .optional(),
     l1: z.number().min(0).optional(),
     optimizer: z.enum(['sgd', 'adadelta', 'adam']).default('adam'),
     batchSize: z.number().int().min(1).max(256).default(8),

@@ -5,28 +5,14 @@ import {
   resolveTrainConfig,
   type TrainConfigInput,
 } from '../training/config.js';
-import { MASK_SOURCES, type MaskSource } from '../training/data/masks.js';
+import type { MaskSource } from '../training/data/masks.js';
 import type { TrainEvent } from '../training/events.js';
 import { ApiError, type TrainRequest } from './contract.js';
 import type { XwbService } from './service.js';
 
-/**
- * The form's mask source, checked against what this trainer reads: the contract also names the human marks
- * (regions, should-highlight) so the form can offer them, and a trainer that cannot use them yet says so next to
- * the field instead of failing in the worker.
- */
+/** The form's mask source; the contract lists exactly the trainer's sources (less 'none', which γ = 0 means). */
 function maskSourceOf(req: TrainRequest): { maskSource?: MaskSource } {
-  if (req.maskSource === undefined) return {};
-  const known = MASK_SOURCES as readonly string[];
-  if (!known.includes(req.maskSource)) {
-    throw new ApiError(
-      `this trainer cannot yet supervise the explainer with "${req.maskSource}" marks (it reads ` +
-        `${MASK_SOURCES.filter((m) => m !== 'none').join(', ')}); choose ground-truth boxes or masks, or update xwb`,
-      400,
-      'maskSource',
-    );
-  }
-  return { maskSource: req.maskSource as MaskSource };
+  return req.maskSource === undefined ? {} : { maskSource: req.maskSource };
 }
 
 /** The contract's training form → the trainer's config (validated again there, with field names). */

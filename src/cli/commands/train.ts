@@ -2,6 +2,7 @@ import type { EngineName } from '../../engine/types.js';
 import { isEngineName } from '../../engine/types.js';
 import { defaultStorePath } from '../../store/index.js';
 import type { OptimizerName, PhaseName, TrainConfigInput } from '../../training/config.js';
+import { MASK_SOURCES, type MaskSource } from '../../training/data/masks.js';
 import type { TrainEvent, TrainResult } from '../../training/events.js';
 import { type Command, type Io, intOption, numberOption, type ParsedArgs, stringOption } from '../command.js';
 import { UsageError, UserError } from '../errors.js';
@@ -97,6 +98,13 @@ export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfig
   const data: NonNullable<TrainConfigInput['data']> = {};
   if (v.batch !== undefined) data.batchSize = intOption(v, 'batch', 8, 1, 4096);
   if (v.flip) data.flip = true;
+  const maskSource = stringOption(v, 'mask-source');
+  if (maskSource !== undefined) {
+    if (!(MASK_SOURCES as readonly string[]).includes(maskSource)) {
+      throw new UsageError(`--mask-source must be one of ${MASK_SOURCES.join(', ')}, got "${maskSource}"`);
+    }
+    data.maskSource = maskSource as MaskSource;
+  }
   return {
     datasetId,
     model,
@@ -225,7 +233,7 @@ export const trainCommand: Command = {
     'run folder; Ctrl+C cancels cleanly, --resume RUN continues a failed or cancelled run.',
   usage:
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +
-    '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
+    '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
     '[--block-l1 L] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
@@ -248,6 +256,7 @@ export const trainCommand: Command = {
     flip: { type: 'boolean' },
     'class-weights': { type: 'boolean' },
     'block-l1': { type: 'string' },
+    'mask-source': { type: 'string' },
     engine: { type: 'string' },
     resume: { type: 'string' },
     force: { type: 'boolean' },

@@ -8,7 +8,14 @@
  *   counts. Colour and palette masks use the VOC devkit colour map: index 0 and the void colour are
  *   background; when the target class is one of VOC's 20 classes only its colour counts, otherwise every class
  *   colour does; a colour outside the map counts as object.
+ * - 'annotator-boxes': the live boxes people drew in xwb (of the target class, or all of them when the dataset has
+ *   no target class), rasterised like ground-truth boxes.
+ * - 'regions': the region masks people painted in xwb (any annotator).
+ * - 'should-highlight': the regions raters painted in reviews as "should have been highlighted".
+ * - 'human': the union of the three above: every mark a person made.
  * - 'none': no masks.
+ * The human sources are how ratings and marked regions supervise the explainer: only images somebody marked get
+ * a mask, so only they contribute to the hybrid term.
  * With `highlightMasks`, every "should-highlight" mask people painted in xwb (any annotator; on = any channel
  * above 127 after transparent pixels are made black) is added to the union.
  * An image whose union is empty gets no mask (null): "nothing annotated" is not "nothing here".
@@ -27,8 +34,23 @@ import { DataLoadError, readSourceFile } from './decode.js';
 import type { Placement } from './placement.js';
 import { countOn, rasteriseBoxes, resampleMask, unionInto } from './raster.js';
 
-export type MaskSource = 'gt-boxes' | 'gt-mask' | 'none';
-export const MASK_SOURCES: readonly MaskSource[] = ['gt-boxes', 'gt-mask', 'none'];
+export type MaskSource =
+  | 'gt-boxes'
+  | 'gt-mask'
+  | 'annotator-boxes'
+  | 'regions'
+  | 'should-highlight'
+  | 'human'
+  | 'none';
+export const MASK_SOURCES: readonly MaskSource[] = [
+  'gt-boxes',
+  'gt-mask',
+  'annotator-boxes',
+  'regions',
+  'should-highlight',
+  'human',
+  'none',
+];
 
 /** PASCAL VOC's classes in the order of their mask indices 1..20. */
 export const VOC_CLASSES = [
@@ -189,9 +211,20 @@ export async function buildMask(
       unionInto(out, resampleMask(classMaskPixels(d.rgb, colourMap, targetIndex), placement));
     }
   }
-  if (spec.highlightMasks) {
+  const human = spec.source === 'human';
+  if (human || spec.source === 'annotator-boxes') {
+    const drawn = store.objects
+      .list(image.id)
+      .filter((s) => s.source.kind === 'annotator')
+      .map((s) => s.object);
+    unionInto(out, rasteriseBoxes(maskBoxes(drawn, dataset.targetClass), placement));
+  }
+  const kinds = new Set<string>();
+  if (human || spec.source === 'regions') kinds.add('region');
+  if (human || spec.source === 'should-highlight' || spec.highlightMasks) kinds.add('should-highlight');
+  if (kinds.size > 0) {
     for (const m of store.masks.list(image.id)) {
-      if (m.kind !== 'should-highlight') continue;
+      if (!kinds.has(m.kind) || m.source.kind !== 'annotator') continue;
       const d = await decodeMask(m, dataset, image);
       checkSize(d, m, image);
       unionInto(out, resampleMask(highlightPixels(d.rgb), placement));
