@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { openStore } from '../../src/store/index.js';
+import { waitForPage } from './wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -315,7 +316,7 @@ test('rate by keyboard, survive a SIGKILL of the server, resume at the right ite
   await page.locator('button[data-screen=review]').click();
   await page.getByTestId('rater').filter({ hasText: 'Ann' }).waitFor();
   await page.getByTestId('item-label').filter({ hasText: 'Explanation 5' }).waitFor();
-  await page.waitForFunction("document.querySelector('[data-testid=save-error]') === null");
+  await waitForPage(page, "document.querySelector('[data-testid=save-error]') === null");
   const next = await call<{ done: number; total: number; item: { label: string } }>('review.next', {
     sessionId,
     rater: 'Ann',

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { waitForPage } from './wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -163,6 +164,14 @@ before(async () => {
   page = browser.pages()[0] ?? (await browser.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // A failed request is reported with its URL and the server's words, not only as "status 500".
+  page.on('response', async (r) => {
+    if (r.status() < 500) return;
+    const body = await r.text().catch(() => '');
+    errors.push(
+      `${r.request().method()} ${new URL(r.url()).pathname} → ${r.status()}: ${body.slice(0, 300)}`,
+    );
+  });
   page.on('console', (m) => {
     // Failed requests the tests provoke on purpose (400 for a bad field, 501 before explain exists) are not bugs.
     if (m.type() === 'error' && !/^Failed to load resource: .* (400|501)/.test(m.text()))
@@ -212,7 +221,8 @@ test('the gallery is virtualised and opens an image', { skip: NO_BROWSER }, asyn
   await page.locator('.gallery .cell img').first().waitFor();
   assert.equal(await page.locator('.gallery .cell').count(), 12);
   // Page-side code as a string: the Node tsconfig has no DOM types.
-  await page.waitForFunction(
+  await waitForPage(
+    page,
     "[...document.querySelectorAll('.gallery .cell img')].every((i) => i.complete && i.naturalWidth > 0)",
   );
   await shot('gallery');
@@ -243,7 +253,8 @@ test('ground-truth boxes are drawn where the XML says, before and after zooming'
   };
   await page.mouse.move(at.x, at.y);
   await page.mouse.wheel(0, -400);
-  await page.waitForFunction(
+  await waitForPage(
+    page,
     `Number(document.querySelector('.image-view .viewer')?.getAttribute('data-scale')) > ${before.scale}`,
   );
   const t = await viewerTransform();
@@ -271,7 +282,8 @@ test('ground-truth boxes are drawn where the XML says, before and after zooming'
   );
   await checkBoxesMatchXml(xml);
   await page.keyboard.press('f');
-  await page.waitForFunction(
+  await waitForPage(
+    page,
     `Number(document.querySelector('.image-view .viewer')?.getAttribute('data-scale')) === ${before.scale}`,
   );
   await page.keyboard.press('b');
