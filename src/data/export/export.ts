@@ -126,7 +126,13 @@ export function exportDataset(
       if (mask) {
         const dst = join(tmp, 'SegmentationClass', `${id}.png`);
         if ('png' in mask.content) writeFileSync(dst, mask.content.png);
-        else copyFileSync(join(ds.sourcePath!, mask.content.relPath), dst);
+        else {
+          const src = join(ds.sourcePath!, mask.content.relPath);
+          if (!existsSync(src)) {
+            throw new ExportError(`${src}: the class mask of ${im.relPath} is missing (moved or deleted since the import)`);
+          }
+          copyFileSync(src, dst);
+        }
         ann.segmented = true;
         masks++;
       }
@@ -166,6 +172,8 @@ export function exportDataset(
       classes: ds.classes,
       targetClass: ds.targetClass,
       labels: Object.fromEntries(images.map((im, i) => [ids[i], im.label])),
+      // How a generated set was made (options and seed) travels with it.
+      ...(ds.meta.generator !== undefined ? { generator: ds.meta.generator } : {}),
       exportedAt: new Date().toISOString(),
     };
     writeFileSync(join(tmp, DATASET_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);

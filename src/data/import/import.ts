@@ -212,7 +212,7 @@ export async function importDataset(
       existing ??
       store.datasets.create({
         name,
-        kind: KIND[scan.layout],
+        kind: scan.kind ?? KIND[scan.layout],
         sourcePath: root,
         classes,
         targetClass: target ?? null,

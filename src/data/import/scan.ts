@@ -43,6 +43,8 @@ export interface ScanResult {
   classes: string[];
   /** For binary "contains X" datasets (the generator's), the class X. */
   targetClass?: string;
+  /** The dataset kind an xwb export recorded (a class-folder set exported as VOC is still a 'folder' set). */
+  kind?: 'voc' | 'folder' | 'synthetic';
   /** The generator's own record of how the set was made, kept with the dataset. */
   generator?: Record<string, unknown>;
   warnings: DataWarning[];
@@ -196,6 +198,8 @@ function applyDatasetManifest(result: ScanResult): void {
   result.classes = m.classes as string[];
   if (typeof m.targetClass === 'string') result.targetClass = m.targetClass;
   if (m.kind === 'synthetic') result.layout = 'synthetic';
+  if (m.kind === 'voc' || m.kind === 'folder' || m.kind === 'synthetic') result.kind = m.kind;
+  if (m.generator !== null && typeof m.generator === 'object') result.generator = m.generator as Record<string, unknown>;
   const labels = (m.labels ?? {}) as Record<string, unknown>;
   for (const img of result.images) {
     const label = labels[img.id];

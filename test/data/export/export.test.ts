@@ -86,6 +86,12 @@ test('round trip: generate → import → export → import under another name g
     const b = await importDataset(store, outDir, { name: 'back' });
     assert.deepEqual(b.errors, []);
     assert.equal(b.dataset.kind, a.dataset.kind);
+    assert.deepEqual(
+      b.dataset.meta.generator,
+      a.dataset.meta.generator,
+      'the generator record travels with the set',
+    );
+    assert.ok(a.dataset.meta.generator, 'a generated set records how it was made');
     assert.deepEqual(b.dataset.classes, a.dataset.classes);
     assert.equal(b.dataset.targetClass, a.dataset.targetClass);
     const before = await content(store, a.dataset.id, genDir);
@@ -248,6 +254,35 @@ test('an unknown dataset id is an error naming the store', () => {
       () => exportDataset(store, 42, path.join(newDir(), 'out')),
       (e: Error) => e.message.includes('no dataset with id 42') && e.message.includes(store.path),
     );
+  } finally {
+    store.close();
+  }
+});
+
+test('a class-per-folder set exported as VOC comes back as a folder set with its labels and class order', async () => {
+  const dir = newDir();
+  for (const [cls, shade] of [
+    ['zebra', 30],
+    ['apple', 200],
+  ] as const) {
+    fs.mkdirSync(path.join(dir, cls), { recursive: true });
+    for (let i = 0; i < 3; i++) {
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: shade, g: i, b: 0 } } })
+        .png()
+        .toFile(path.join(dir, cls, `${i}.png`));
+    }
+  }
+  const store = newStore();
+  try {
+    const a = await importDataset(store, dir, { name: 'fruit' });
+    assert.equal(a.dataset.kind, 'folder');
+    const out = path.join(newDir(), 'voc');
+    exportDataset(store, a.dataset.id, out);
+    const b = await importDataset(store, out, { name: 'fruit-again' });
+    assert.equal(b.dataset.kind, 'folder');
+    assert.deepEqual(b.dataset.classes, a.dataset.classes);
+    const labels = (id: number) => store.images.list(id).map((im) => im.label);
+    assert.deepEqual(labels(b.dataset.id).sort(), labels(a.dataset.id).sort());
   } finally {
     store.close();
   }
