@@ -3,6 +3,7 @@
  * progress, cancellation and the copy of each batch's maps into one Float32Array. Methods only say how to
  * explain one batch; nothing here knows about any method.
  */
+import { defaultMicroBatch } from '../engine/parallel/index.js';
 import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/types.js';
 import { checkInt } from './checks.js';
@@ -79,6 +80,36 @@ export class Stepper {
 
 const DEFAULT_BATCH_SIZE = 8;
 
+/** Families whose methods take gradients (a backward pass holds every activation of its images). */
+const BACKWARD_FAMILIES: ReadonlySet<MethodFamily> = new Set([
+  'gradient',
+  'modified-backprop',
+  'class-activation',
+  'relevance',
+]);
+
+/**
+ * Most images one backward pass may hold on the engine in use at this input size (Infinity: no known bound).
+ * wasm's heap ends at 4 GB and aborts the process past it; a 224 px pass needs ~640 MB per image.
+ */
+export function backwardPassLimit(inputSize: number): number {
+  return tf.getBackend() === 'wasm' ? defaultMicroBatch('wasm', inputSize) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Caps the sizes that set how many images go through one backward pass: the outer batch and a method's
+ * `internalBatch` (IG's interpolation points, SmoothGrad's noisy copies). Given values are capped too: a
+ * process killed by the heap is worse than a smaller batch, and the params recorded with the result say what ran.
+ */
+export function boundPasses<P extends Params>(params: P & { batchSize: number }, limit: number): void {
+  if (!Number.isFinite(limit)) return;
+  const bounded = params as Params;
+  for (const key of ['batchSize', 'internalBatch']) {
+    const v = bounded[key];
+    if (typeof v === 'number' && v > limit) bounded[key] = limit;
+  }
+}
+
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -153,6 +184,7 @@ export function defineMethod<P extends Params>(spec: MethodSpec<P>): ExplainMeth
       checkInt(params.batchSize, 'batchSize', where, 1);
       spec.check(params, where);
       checkInput(model, x, where);
+      if (BACKWARD_FAMILIES.has(spec.family)) boundPasses(params, backwardPassLimit(model.inputSize));
       const n = x.shape[0];
       const s = model.inputSize;
       const classes = resolveClasses(target, n, model.classes, where);

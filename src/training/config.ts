@@ -17,6 +17,8 @@
  * of the MEAN |e| per pixel) or in Keras's summed convention (the paper's activity-regulariser factors 1e-8…1e-4,
  * summed over every pixel of the batch), converted with λ = w·S·S·batch (see kerasL1ToMeanWeight).
  */
+import { defaultMicroBatch, defaultReplicas } from '../engine/parallel/index.js';
+import type { EngineName } from '../engine/types.js';
 import type { ModelKind } from '../models/index.js';
 import { SIZE_MULTIPLE } from '../models/options.js';
 import type { JsonObject } from '../store/index.js';
@@ -97,6 +99,18 @@ export interface DataConfig {
   /** Where the hybrid term's masks come from ('none' unless γ > 0). */
   maskSource: MaskSource;
   resize: ResizeMode;
+  /**
+   * Engines a training step is split across (data parallelism over worker threads, see src/engine/parallel/).
+   * 'auto': one per core on the single-threaded engines (wasm, cpu), 1 on the native ones, which use every
+   * core already. A run records the number it used.
+   */
+  replicas: number | 'auto';
+  /**
+   * Most images one engine takes through a forward/backward pass; larger shares of a batch are split and their
+   * gradients summed (wasm's heap ends at 4 GB; a 224 px pass needs ~640 MB per image). 'auto': what fits the
+   * engine at this input size. A run records the number it used.
+   */
+  microBatch: number | 'auto';
 }
 
 export interface DeadExplainerConfig {
@@ -282,7 +296,7 @@ function resolveLoss(raw: unknown): LossConfig {
 
 function resolveData(raw: unknown, gamma: number): DataConfig {
   const d = object('data', raw);
-  rejectUnknown('data', d, ['batchSize', 'flip', 'maskSource', 'resize']);
+  rejectUnknown('data', d, ['batchSize', 'flip', 'maskSource', 'resize', 'replicas', 'microBatch']);
   const maskSource = oneOf(
     'data.maskSource',
     d.maskSource ?? (gamma > 0 ? 'gt-boxes' : 'none'),
@@ -299,6 +313,30 @@ function resolveData(raw: unknown, gamma: number): DataConfig {
     flip: bool('data.flip', d.flip ?? false),
     maskSource,
     resize: oneOf('data.resize', d.resize ?? 'stretch', RESIZE_MODES),
+    replicas: autoOr('data.replicas', d.replicas, 64),
+    microBatch: autoOr('data.microBatch', d.microBatch, 4096),
+  };
+}
+
+function autoOr(field: string, v: unknown, max: number): number | 'auto' {
+  return v === undefined || v === 'auto' ? 'auto' : integer(field, v, 1, max);
+}
+
+/** How a run spreads its steps over engines: what 'auto' means on `engine`. */
+export interface ParallelPlan {
+  replicas: number;
+  /** Never more than the batch size (a larger value would mean the same). */
+  microBatch: number;
+}
+
+export function parallelPlan(config: TrainConfig, engine: EngineName): ParallelPlan {
+  const { replicas, microBatch, batchSize } = config.data;
+  return {
+    replicas: replicas === 'auto' ? defaultReplicas(engine) : replicas,
+    microBatch: Math.min(
+      batchSize,
+      microBatch === 'auto' ? defaultMicroBatch(engine, config.model.inputSize) : microBatch,
+    ),
   };
 }
 

@@ -20,6 +20,8 @@ export interface PhaseBehaviour {
   evaluate: ForwardOptions;
   /** The variables the phase's optimiser updates. */
   variables(model: XwbModel): tf.Variable[];
+  /** The same as parts of the model (what a data-parallel step trains). */
+  parts: ('explainer' | 'classifier')[];
   /** Whether the mean activation of the map says anything about the explainer (for dead-explainer checks). */
   watchesExplainer: boolean;
 }
@@ -36,6 +38,7 @@ export function phaseBehaviour(model: Pick<XwbModel, 'kind'>, phase: PhaseName):
       train: { training: { explainer: false, classifier: true }, whiteExplanation: white },
       evaluate: { training: false, whiteExplanation: white },
       variables: (m) => [...m.variables.classifier],
+      parts: ['classifier'],
       watchesExplainer: false,
     };
   }
@@ -47,6 +50,7 @@ export function phaseBehaviour(model: Pick<XwbModel, 'kind'>, phase: PhaseName):
       train: { training: { explainer: true, classifier: false } },
       evaluate: { training: false },
       variables: (m) => [...m.variables.explainer],
+      parts: ['explainer'],
       // Only expclass's tanh-then-ReLU map can die; xcnn's tanh map passes gradients at 0.
       watchesExplainer: kind === 'expclass',
     };
@@ -56,6 +60,7 @@ export function phaseBehaviour(model: Pick<XwbModel, 'kind'>, phase: PhaseName):
     train: { training: true },
     evaluate: { training: false },
     variables: (m) => [...m.variables.explainer, ...m.variables.classifier],
+    parts: ['explainer', 'classifier'],
     watchesExplainer: kind === 'expclass',
   };
 }

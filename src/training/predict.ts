@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { openImage } from '../data/bmp.js';
 import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/index.js';

@@ -2,12 +2,13 @@
  * One optimisation step and one validation pass, with the numbers an epoch reports. Each reads its scalars back
  * with a single data transfer and leaves no tensor behind.
  */
+import type { ParallelTrainer, StepConfig } from '../engine/parallel/index.js';
 import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/index.js';
 import type { Objective } from './config.js';
 import { type Batch, forEachBatch } from './data/batches.js';
 import type { ImageSetData } from './data/load.js';
-import { type LossParts, xwbLoss } from './losses.js';
+import { type LossOptions, type LossParts, xwbLoss } from './losses.js';
 import type { PhaseOptimizer } from './optimizers.js';
 import type { PhaseBehaviour } from './phases.js';
 import { blockDiagonalPenalty } from './regularizers.js';
@@ -52,6 +53,11 @@ export interface StepContext {
   classWeights?: readonly number[];
 }
 
+function lossOptions(ctx: StepContext): LossOptions {
+  const { alpha, beta, gamma } = ctx.objective;
+  return { alpha, beta, gamma, ...(ctx.classWeights ? { classWeights: ctx.classWeights } : {}) };
+}
+
 /** The loss of a batch and the scalars to report, as [loss, ce, l1, tv, hybrid, block, correct, mapMean]. */
 function batchScalars(
   ctx: StepContext,
@@ -67,12 +73,7 @@ function batchScalars(
       explanation: out.explanation,
       ...(batch.masks ? { masks: { mask: batch.masks, present: batch.maskPresent } } : {}),
     },
-    {
-      alpha: objective.alpha,
-      beta: objective.beta,
-      gamma: objective.gamma,
-      ...(ctx.classWeights ? { classWeights: ctx.classWeights } : {}),
-    },
+    lossOptions(ctx),
   );
   const block =
     objective.blockDiagonal > 0
@@ -121,6 +122,89 @@ export function trainStep(ctx: StepContext, optimizer: PhaseOptimizer, batch: Ba
   } finally {
     report.dispose();
   }
+}
+
+/**
+ * The same step through a ParallelTrainer: the batch split across replicas and, within each, into passes of at
+ * most `trainer.microBatch` images, gradients summed on this thread, where the optimiser (and weight decay) and
+ * the block-diagonal penalty, which depends on the weights alone, are applied once. Equal to `trainStep` when
+ * batch norm is in inference mode (or absent) and the batch-wide terms (class weights, hybrid) are uniform;
+ * otherwise each pass normalises and averages over its own images (see src/engine/parallel/trainer.ts).
+ */
+export async function parallelTrainStep(
+  ctx: StepContext,
+  trainer: ParallelTrainer,
+  optimizer: PhaseOptimizer,
+  batch: Batch,
+  totals: Totals,
+): Promise<void> {
+  const { model, behaviour, objective } = ctx;
+  if (trainer.model !== model) throw new Error('internal: the parallel trainer holds another model');
+  const config: StepConfig = {
+    parts: behaviour.parts,
+    loss: lossOptions(ctx),
+    training: behaviour.train.training ?? false,
+    ...(behaviour.train.whiteExplanation ? { whiteExplanation: true } : {}),
+  };
+  const { grads, losses } = await trainer.gradients(
+    {
+      images: batch.x,
+      labels: batch.y,
+      ...(batch.masks ? { masks: { mask: batch.masks, present: batch.maskPresent } } : {}),
+    },
+    config,
+  );
+  // gradients() lists every trainable variable (zeros for a frozen part); the optimiser gets its own only.
+  const trained = new Set(optimizer.variables.map((v) => v.name));
+  const named: tf.NamedTensorMap = {};
+  const all = [...model.variables.explainer, ...model.variables.classifier];
+  all.forEach((v, i) => {
+    if (trained.has(v.name)) named[v.name] = grads[i];
+    else grads[i].dispose();
+  });
+  let block = 0;
+  try {
+    if (objective.blockDiagonal > 0) block = addBlockDiagonalGradients(ctx, named);
+  } catch (e) {
+    tf.dispose(Object.values(named));
+    throw e;
+  }
+  optimizer.apply(named);
+  trainer.weightsChanged();
+  const n = batch.indices.length;
+  const values = [
+    losses.total + block,
+    losses.ce,
+    losses.l1,
+    losses.tv,
+    losses.hybrid,
+    block,
+    Math.round(losses.acc * n),
+    losses.map,
+  ];
+  accumulate(totals, values, n);
+}
+
+/** Adds the gradient of λ·S(W) to the dense kernels' entries of `named`; returns λ·S(W). */
+function addBlockDiagonalGradients(ctx: StepContext, named: tf.NamedTensorMap): number {
+  const { model, objective } = ctx;
+  const { value, grads } = tf.variableGrads(
+    () => blockDiagonalPenalty(model.denseKernels, model.classes, objective.blockDiagonal),
+    model.denseKernels,
+  );
+  const penalty = value.dataSync()[0];
+  value.dispose();
+  for (const [name, g] of Object.entries(grads)) {
+    const previous = named[name];
+    if (previous === undefined) {
+      tf.dispose(Object.values(grads));
+      throw new Error(`internal: dense kernel ${name} is penalised but not trained in this phase`);
+    }
+    named[name] = tf.add(previous, g);
+    previous.dispose();
+    g.dispose();
+  }
+  return penalty;
 }
 
 /** The phase's loss, accuracy and mean map over a whole split, in inference mode. */

@@ -9,11 +9,19 @@
  * Between phases the next phase starts from the best checkpoint (lowest validation loss, dead epochs excluded)
  * of the phase before. Early stopping: a phase ends after `patience` epochs without a better validation loss.
  *
+ * Steps run on one engine, or through a ParallelTrainer (data.replicas engines on worker threads, passes of at
+ * most data.microBatch images) when there is a second core to use or a batch would not fit one pass; the run
+ * records the numbers it used. This thread's model stays the master: it holds the weights, the optimiser state
+ * and the merged batch-norm statistics, so validation, checkpoints and the dead-explainer check read it as
+ * before. Validation runs on this thread alone (inference is a fraction of an epoch's time).
+ *
  * Reproducibility: weight initialisation and dropout come from the model seed, shuffles and flips from
- * (seed, phase, epoch); with the same config on the same engine two runs give the same numbers.
+ * (seed, phase, epoch); with the same config on the same engine and the same replicas two runs give the same
+ * numbers.
  */
 import path from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
+import { ParallelTrainer } from '../engine/parallel/index.js';
 import type { EngineInfo } from '../engine/types.js';
 import { buildClassifier, buildExpClass, buildXcnn, type XwbModel } from '../models/index.js';
 import type { Checkpoint, Run, Store } from '../store/index.js';
@@ -29,7 +37,9 @@ import {
   activePhases,
   configToJson,
   modelOptions,
+  type ParallelPlan,
   type PhaseName,
+  parallelPlan,
   phaseConfig,
   phaseObjective,
   resolveTrainConfig,
@@ -44,7 +54,7 @@ import type { TrainEvent, TrainResult } from './events.js';
 import { PhaseOptimizer } from './optimizers.js';
 import { phaseBehaviour } from './phases.js';
 import { type BestSoFar, handOn, planResume, type ResumePlan, startPlan } from './resume.js';
-import { emptyTotals, evaluate, means, type StepContext, trainStep } from './step.js';
+import { emptyTotals, evaluate, means, parallelTrainStep, type StepContext, trainStep } from './step.js';
 import { deadExplainerMessage, summarise } from './summary.js';
 
 export interface TrainOptions {
@@ -197,6 +207,16 @@ interface Session {
   train: ImageSetData;
   val: ImageSetData;
   classWeights?: number[];
+  /** Set when steps go through replicas or micro-batches (see usesParallel); null: plain single-engine steps. */
+  parallel: ParallelTrainer | null;
+}
+
+/**
+ * Steps go through ParallelTrainer when they have more than one engine to use or a batch larger than one pass
+ * may take; otherwise the plain step, which native engines (one engine, no memory wall) and small runs use.
+ */
+export function usesParallel(plan: ParallelPlan, batchSize: number): boolean {
+  return plan.replicas > 1 || plan.microBatch < batchSize;
 }
 
 async function runPhase(
@@ -233,7 +253,8 @@ async function runPhase(
           flip: config.data.flip,
         },
         async (batch, step) => {
-          trainStep(ctx, optimizer, batch, totals);
+          if (s.parallel) await parallelTrainStep(ctx, s.parallel, optimizer, batch, totals);
+          else trainStep(ctx, optimizer, batch, totals);
           options.onEvent?.({ type: 'step', phase, epoch, step: step + 1, steps });
           // Let messages in (a worker's cancel arrives as one) between steps.
           await nextTick();
@@ -313,14 +334,18 @@ async function runPhase(
 
 async function execute(
   store: Store,
-  config: TrainConfig,
-  plan: ResumePlan,
+  resolved: TrainConfig,
+  resume: ResumePlan,
   resumedRun: Run | null,
   options: TrainOptions,
 ): Promise<TrainResult> {
   const started = performance.now();
+  let config = resolved;
   const dataset = store.datasets.getById(config.datasetId);
   if (dataset === undefined) throw new Error(`no dataset with id ${config.datasetId} in ${store.path}`);
+  // 'auto' becomes numbers before the run is recorded: the stored config says what the run really used.
+  const spread = parallelPlan(config, options.engine.name);
+  config = { ...config, data: { ...config.data, ...spread } };
   const run = createRun(store, config, options.engine);
   const phases = activePhases(config);
   options.onEvent?.({
@@ -335,6 +360,7 @@ async function execute(
     phases: phases.map((phase) => ({ phase, epochs: phaseConfig(config, phase).epochs })),
   });
   let model: XwbModel | null = null;
+  let parallel: ParallelTrainer | null = null;
   let sizes = { train: 0, val: 0 };
   const finish = (status: 'done' | 'cancelled'): TrainResult => {
     const { phases: summaries, warnings } = summarise(config, store.runs.epochs(run.id));
@@ -362,7 +388,7 @@ async function execute(
     return result;
   };
   try {
-    const copied = copyHistory(store, run, plan);
+    const copied = copyHistory(store, run, resume);
     let data: { train: ImageSetData; val: ImageSetData };
     try {
       data = await loadData(store, config, options);
@@ -381,22 +407,27 @@ async function execute(
       train,
       val,
       ...(config.loss.classWeights ? { classWeights: classWeightsOf(train) } : {}),
+      parallel: null,
     };
     store.runs.setStatus(run.id, 'running');
     let cancelled = options.signal?.aborted ?? false;
-    for (let i = plan.phaseIndex; i < phases.length && !cancelled; i++) {
+    for (let i = resume.phaseIndex; i < phases.length && !cancelled; i++) {
       const phase = phases[i];
-      const first = i === plan.phaseIndex;
+      const first = i === resume.phaseIndex;
       const from = first
-        ? plan.startFrom && (copied.get(plan.startFrom.id) ?? null)
+        ? resume.startFrom && (copied.get(resume.startFrom.id) ?? null)
         : handOn(phases, i - 1, store.runs.checkpoints(run.id));
       model?.dispose();
       model = null;
       model = from ? await loadCheckpoint(from) : buildModel(config, train.classes.length);
-      const startEpoch = first ? plan.startEpoch : 1;
+      if (usesParallel(spread, config.data.batchSize)) {
+        session.parallel = await parallelFor(session.parallel, model, options.engine.name, spread);
+        parallel = session.parallel;
+      }
+      const startEpoch = first ? resume.startEpoch : 1;
       const epochs = phaseConfig(config, phase).epochs;
       options.onEvent?.({ type: 'phase', phase, index: i, count: phases.length, epochs, startEpoch });
-      cancelled = (await runPhase(session, model, phase, startEpoch, first ? plan.best : null)).cancelled;
+      cancelled = (await runPhase(session, model, phase, startEpoch, first ? resume.best : null)).cancelled;
     }
     return finish(cancelled ? 'cancelled' : 'done');
   } catch (e) {
@@ -406,6 +437,24 @@ async function execute(
       store.runs.setStatus(run.id, 'failed', err.message);
     throw err;
   } finally {
+    // Closing ends the worker threads: a cancelled or failed run leaves none behind to keep the process alive.
+    await parallel?.close();
     model?.dispose();
   }
+}
+
+/** The phase's ParallelTrainer: the run's one, with `model` as its master, or a new one when the spec differs. */
+async function parallelFor(
+  current: ParallelTrainer | null,
+  model: XwbModel,
+  engine: EngineInfo['name'],
+  spread: ParallelPlan,
+): Promise<ParallelTrainer> {
+  // Workers build their replica from the spec; reuse them (starting one takes seconds) when it is unchanged.
+  if (current && JSON.stringify(current.model.spec) === JSON.stringify(model.spec)) {
+    current.useModel(model);
+    return current;
+  }
+  await current?.close();
+  return ParallelTrainer.create({ model, engine, replicas: spread.replicas, microBatch: spread.microBatch });
 }

@@ -3,7 +3,9 @@ import { after, before, test } from 'node:test';
 import { ParallelTrainer, type StepConfig, splitBatch } from '../../src/engine/parallel/index.js';
 import { initEngine } from '../../src/engine/select.js';
 import { tf } from '../../src/engine/tf.js';
-import { buildExpClass } from '../../src/models/index.js';
+import { getMethod } from '../../src/explain/registry.js';
+import { backwardPassLimit, boundPasses } from '../../src/explain/run.js';
+import { buildClassifier, buildExpClass } from '../../src/models/index.js';
 import type { XwbModel } from '../../src/models/types.js';
 import { xwbLoss } from '../../src/training/losses.js';
 import { relativeError, seeded } from './helpers.js';
@@ -207,4 +209,46 @@ test('bad input is rejected with a message, and the trainer keeps working', asyn
   );
   tf.dispose([...grads, images, labels]);
   await assert.rejects(ParallelTrainer.create({ model, engine: engineName, replicas: 0 }), /replicas/);
+});
+
+test('a model without batch norm (no statistics to merge) trains on 2 replicas', async () => {
+  const plain = buildClassifier({ ...spec, batchNorm: false });
+  assert.equal(plain.parts.classifier.nonTrainableWeights.length, 0);
+  const two = await ParallelTrainer.create({ model: plain, engine: engineName, replicas: 2 });
+  try {
+    const { images, labels } = batch();
+    const optimizer = tf.train.sgd(0.05);
+    const before = plain.variables.classifier[0].dataSync().slice();
+    await two.step({ images, labels }, { parts: ['classifier'], loss, training: true }, optimizer);
+    assert.notDeepEqual(plain.variables.classifier[0].dataSync(), before);
+    tf.dispose([images, labels]);
+    optimizer.dispose();
+  } finally {
+    await two.close();
+    plain.dispose();
+  }
+});
+
+test('explainers: gradient passes at 224 px on wasm hold at most 4 images (batch and internal batch capped)', async () => {
+  assert.equal(backwardPassLimit(224), 4);
+  assert.equal(backwardPassLimit(64), 49);
+  const given = { batchSize: 8, internalBatch: 16, steps: 3 };
+  boundPasses(given, 4);
+  assert.deepEqual(given, { batchSize: 4, internalBatch: 4, steps: 3 });
+  const small = { batchSize: 2, internalBatch: 3 };
+  boundPasses(small, 4);
+  assert.deepEqual(small, { batchSize: 2, internalBatch: 3 });
+  // A tiny 224 px model: the method runs with the capped sizes, and its recorded params say so.
+  const m = buildExpClass({ ...spec, inputSize: 224, base: 1 });
+  const x = tf.randomUniform([1, 224, 224, 3], 0, 1, 'float32', 2) as tf.Tensor4D;
+  try {
+    const ig = await getMethod('integrated_gradients').explain(m, x, 0, { steps: 5, internalBatch: 16 });
+    assert.equal(ig.params.internalBatch, 4);
+    assert.equal(ig.params.batchSize, 4);
+    const occlusion = getMethod('occlusion');
+    assert.equal(occlusion.family, 'perturbation', 'forward-only methods are not capped');
+  } finally {
+    x.dispose();
+    m.dispose();
+  }
 });

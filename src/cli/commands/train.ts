@@ -98,6 +98,8 @@ export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfig
   const data: NonNullable<TrainConfigInput['data']> = {};
   if (v.batch !== undefined) data.batchSize = intOption(v, 'batch', 8, 1, 4096);
   if (v.flip) data.flip = true;
+  if (v.replicas !== undefined) data.replicas = autoOrInt(v, 'replicas', 64);
+  if (v['micro-batch'] !== undefined) data.microBatch = autoOrInt(v, 'micro-batch', 4096);
   const maskSource = stringOption(v, 'mask-source');
   if (maskSource !== undefined) {
     if (!(MASK_SOURCES as readonly string[]).includes(maskSource)) {
@@ -114,6 +116,11 @@ export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfig
     ...(v.seed !== undefined ? { seed: intOption(v, 'seed', 1, 0, 2 ** 31 - 1) } : {}),
     ...(v.patience !== undefined ? { patience: intOption(v, 'patience', 10, 0) } : {}),
   };
+}
+
+/** `--replicas auto` or a whole number (range checked again by resolveTrainConfig). */
+function autoOrInt(v: ParsedArgs['values'], name: string, max: number): number | 'auto' {
+  return stringOption(v, name) === 'auto' ? 'auto' : intOption(v, name, 1, 1, max);
 }
 
 function engineOption(args: ParsedArgs): EngineName | undefined {
@@ -137,6 +144,10 @@ function epochLine(e: Extract<TrainEvent, { type: 'epoch' }>): string {
 
 function summaryLines(r: TrainResult): string[] {
   const lines = [`run ${r.runId} ${r.status} in ${formatDuration(r.seconds)} (${r.folder})`];
+  const { replicas, microBatch } = r.config.data;
+  lines.push(
+    `  engine ${r.engine}: ${replicas} replica${replicas === 1 ? '' : 's'}, ≤ ${microBatch} images per pass`,
+  );
   for (const p of r.phases) {
     const best = p.best ? `best epoch ${p.best.epoch}: val_acc ${pct(p.best.valAcc)}` : 'no best epoch';
     const fin = p.final ? `final acc ${pct(p.final.acc)} val_acc ${pct(p.final.valAcc)}` : 'not run';
@@ -235,7 +246,7 @@ export const trainCommand: Command = {
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +
     '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
-    '[--block-l1 L] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
+    '[--block-l1 L] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
   options: {
     model: { type: 'string' },
@@ -257,6 +268,8 @@ export const trainCommand: Command = {
     'class-weights': { type: 'boolean' },
     'block-l1': { type: 'string' },
     'mask-source': { type: 'string' },
+    replicas: { type: 'string' },
+    'micro-batch': { type: 'string' },
     engine: { type: 'string' },
     resume: { type: 'string' },
     force: { type: 'boolean' },

@@ -30,7 +30,10 @@ export interface ShardData {
   present?: Uint8Array;
 }
 
-/** The scalars of LossParts, each already weighted by the shard's share of the batch. */
+/**
+ * The scalars of LossParts plus the shard's accuracy and mean map value, each already weighted by the shard's
+ * share of the batch, so the replicas' values sum to the batch's.
+ */
 export interface LossValues {
   total: number;
   ce: number;
@@ -38,6 +41,10 @@ export interface LossValues {
   l1: number;
   tv: number;
   hybrid: number;
+  /** Fraction of the images whose arg-max logit is their label. */
+  acc: number;
+  /** Mean value of the explanation map. */
+  map: number;
 }
 
 export interface InitMessage {

@@ -168,6 +168,7 @@ function passGradients(
         { logits: out.logits, labels: t.labels, explanation: out.explanation, masks: t.masks },
         config.loss,
       );
+      const hits = tf.cast(tf.equal(tf.argMax(out.logits, 1), t.labels), 'float32');
       parts = {
         total: tf.keep(tf.mul(p.total, share)),
         ce: tf.keep(tf.mul(p.ce, share)),
@@ -175,14 +176,17 @@ function passGradients(
         l1: tf.keep(tf.mul(p.l1, share)),
         tv: tf.keep(tf.mul(p.tv, share)),
         hybrid: tf.keep(tf.mul(p.hybrid, share)),
+        acc: tf.keep(tf.mul(tf.mean(hits), share)),
+        map: tf.keep(tf.mul(tf.mean(out.explanation), share)),
       };
       return parts.total;
     }, active);
     if (!parts) throw new Error('internal: the loss was not computed');
     const p = parts;
-    losses = Object.fromEntries(
-      Object.entries(p).map(([k, v]) => [k, (v as tf.Scalar).dataSync()[0]]),
-    ) as unknown as LossValues;
+    // One read-back for all scalars: each dataSync is a synchronisation point.
+    const keys = Object.keys(p) as (keyof LossValues)[];
+    const values = tf.stack(keys.map((k) => p[k])).dataSync();
+    losses = Object.fromEntries(keys.map((k, i) => [k, values[i]])) as unknown as LossValues;
     tf.dispose(Object.values(p));
     const ordered = vars.map((v) => (trained.has(v) ? grads[v.name] : tf.zerosLike(v)));
     for (const g of ordered) if (!g) throw new Error('internal: a trained variable got no gradient');

@@ -81,11 +81,33 @@ export class ParallelTrainer {
   private closed = false;
 
   private constructor(
-    readonly model: XwbModel,
+    private master: XwbModel,
     private readonly remotes: Remote[],
     private readonly weights: Float32Array,
-    private readonly microBatch: number,
+    /** Most images per forward/backward pass in one replica (Infinity = no limit). */
+    readonly microBatch: number,
   ) {}
+
+  /** The master replica: it holds the real weights and optimiser state; workers hold copies. */
+  get model(): XwbModel {
+    return this.master;
+  }
+
+  /**
+   * Makes `model` the master from now on (the trainer reloads the model between phases). It must have the
+   * spec the workers were built from; its weights are published before the next step.
+   */
+  useModel(model: XwbModel): void {
+    this.checkOpen();
+    if (JSON.stringify(model.spec) !== JSON.stringify(this.master.spec)) {
+      throw new Error(
+        `ParallelTrainer.useModel: the model's spec differs from the workers' (${model.spec.kind}, ` +
+          `${model.inputSize} px); create a new ParallelTrainer for a different model`,
+      );
+    }
+    this.master = model;
+    this.weightsVersion++;
+  }
 
   /** Starts the workers and waits until each has built its replica. */
   static async create(options: ParallelTrainerOptions): Promise<ParallelTrainer> {
@@ -259,11 +281,21 @@ export class ParallelTrainer {
     if (used.length === 0 || stats.length === 0) return;
     const mine = new Float32Array(used[0].stats.length);
     readInto(stats, mine);
-    const merged = mine.map((v) => (v * shards[0].shape[0]) / n);
-    used.forEach((r, i) => {
-      const share = shards[i + 1].shape[0] / n;
-      for (let k = 0; k < merged.length; k++) merged[k] += share * r.stats[k];
-    });
+    const merged = new Float32Array(mine.length);
+    const first = shards[0].shape[0] / n;
+    for (let k = 0; k < merged.length; k++) {
+      // A frozen part's statistics do not move in any replica: keep them bit for bit rather than let
+      // Σ share·v round to a neighbouring float (the explainer phase promises an untouched classifier).
+      if (used.every((r) => r.stats[k] === mine[k])) {
+        merged[k] = mine[k];
+        continue;
+      }
+      let sum = first * mine[k];
+      used.forEach((r, i) => {
+        sum += (shards[i + 1].shape[0] / n) * r.stats[k];
+      });
+      merged[k] = sum;
+    }
     writeFrom(stats, merged);
   }
 
@@ -288,7 +320,7 @@ async function startWorker(
   const remote: Remote = {
     worker,
     grads: new Float32Array(new SharedArrayBuffer(4 * gradSize)),
-    stats: new Float32Array(new SharedArrayBuffer(4 * Math.max(1, statSize))),
+    stats: new Float32Array(new SharedArrayBuffer(4 * statSize)),
     pending: new Map(),
   };
   const fail = (err: Error) => {

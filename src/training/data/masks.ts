@@ -10,7 +10,7 @@
  *   colour does; a colour outside the map counts as object.
  * - 'annotator-boxes': the live boxes people drew in xwb (of the target class, or all of them when the dataset has
  *   no target class), rasterised like ground-truth boxes.
- * - 'regions': the region masks people painted in xwb (any annotator).
+ * - 'regions': the region masks painted in xwb (any annotator) or restored from a rated export.
  * - 'should-highlight': the regions raters painted in reviews as "should have been highlighted".
  * - 'human': the union of the three above: every mark a person made.
  * - 'none': no masks.
@@ -224,7 +224,7 @@ export async function buildMask(
   if (human || spec.source === 'should-highlight' || spec.highlightMasks) kinds.add('should-highlight');
   if (kinds.size > 0) {
     for (const m of store.masks.list(image.id)) {
-      if (!kinds.has(m.kind) || m.source.kind !== 'annotator') continue;
+      if (!kinds.has(m.kind)) continue;
       const d = await decodeMask(m, dataset, image);
       checkSize(d, m, image);
       unionInto(out, resampleMask(highlightPixels(d.rgb), placement));

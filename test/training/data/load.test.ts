@@ -212,7 +212,7 @@ test('bad options, a too-large set and a changed file are refused with what to d
   );
   await assert.rejects(
     loadSplit(fx.store, fx.dataset.id, 'val', { size: 8, maskSource: 'boxes' as never }),
-    /option maskSource: expected one of gt-boxes, gt-mask, none/,
+    /option maskSource: expected one of gt-boxes, gt-mask, annotator-boxes, regions, should-highlight, human, none/,
   );
   await assert.rejects(loadSplit(fx.store, 999, 'val', { size: 8 }), /no dataset with id 999/);
   await assert.rejects(
