@@ -376,7 +376,9 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
   if (own.every((name) => phases[name]!.epochs === 0))
     fail('phases', 'give at least one phase at least one epoch');
   const loss = resolveLoss(c.loss);
-  if (loss.l1 !== null) {
+  // The conflict check is for what people write. A stored, already resolved config (it carries `version`) has
+  // every phase's alpha filled in beside its l1, and must resolve to itself so its run can be loaded again.
+  if (loss.l1 !== null && c.version === undefined) {
     for (const name of own) {
       const given = (rawPhases[name] as { alpha?: unknown } | undefined)?.alpha;
       if (phaseTrainsExplainer(name) && given !== undefined) {

@@ -110,3 +110,23 @@ test('the block-diagonal penalty applies only while the classifier trains', () =
   assert.equal(phaseObjective(c, 'explainer').blockDiagonal, 0);
   assert.equal(phaseObjective(c, 'joint').blockDiagonal, 0.01);
 });
+
+test('a resolved config with an L1 weight resolves to itself (a stored run can be loaded again)', () => {
+  const first = resolveTrainConfig({
+    datasetId: 1,
+    model: { kind: 'expclass', inputSize: 32, base: 4 },
+    loss: { l1: { weight: 0.5, convention: 'mean' } },
+  });
+  const again = resolveTrainConfig(JSON.parse(JSON.stringify(first)));
+  assert.deepEqual(again, first);
+  // What a person writes is still checked.
+  assert.throws(
+    () =>
+      resolveTrainConfig({
+        datasetId: 1,
+        phases: { explainer: { alpha: 0.3 } },
+        loss: { l1: { weight: 0.5, convention: 'mean' } },
+      }),
+    /both set the explanation weight/,
+  );
+});
