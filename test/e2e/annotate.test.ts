@@ -4,83 +4,56 @@
  * show that what the UI called "saved" survived and that what it could not save is retried, not lost.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { AnnotationsListView, MaskDataView } from '../../src/api/contract.js';
 import { importDataset } from '../../src/data/import/import.js';
 import { generateDataset } from '../../src/data/synthetic/generate.js';
 import { openStore } from '../../src/store/index.js';
+import {
+  launchChromium,
+  NO_BROWSER,
+  openScreen,
+  prepareWorkspace,
+  ROOT,
+  type Server,
+  SHOTS,
+  startJsonServer,
+  stopServer,
+} from './harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = new URL('../..', import.meta.url).pathname;
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const NO_BROWSER = existsSync(CHROMIUM) ? false : `Chromium not found at ${CHROMIUM}`;
 const TOKEN = 'e2e-annotate-token-0123456789abcdef';
 
 let tmp = '';
 let db = '';
 let rendererDir = '';
 let port = 0;
-let server: ChildProcess | undefined;
+let server: Server | undefined;
 let browser: BrowserContext | undefined;
 let page: Page;
 let launchUrl = '';
 
 /** `xwb serve` on a fixed store, port and token (the CLI picks a new token per launch; a restart here must not). */
-function startServer(): Promise<void> {
+async function startServer(): Promise<void> {
   const script = `
     const { openStore } = await import(${JSON.stringify(join(ROOT, 'src/store/index.ts'))});
     const { serveWorkbench } = await import(${JSON.stringify(join(ROOT, 'src/server/launch.ts'))});
     const store = openStore(process.env.E2E_DB);
     const { web } = await serveWorkbench(store, { version: 'e2e', port: Number(process.env.E2E_PORT), token: process.env.E2E_TOKEN });
     console.log(JSON.stringify({ url: web.url, launchUrl: web.launchUrl }));`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      XWB_RENDERER_DIR: rendererDir,
-      E2E_DB: db,
-      E2E_PORT: String(port),
-      E2E_TOKEN: TOKEN,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  server = await startJsonServer('server', ['--import', 'tsx', '--input-type=module', '-e', script], {
+    XWB_RENDERER_DIR: rendererDir,
+    E2E_DB: db,
+    E2E_PORT: String(port),
+    E2E_TOKEN: TOKEN,
   });
-  server = child;
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start within 30 s: ${err}`)), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      const s = JSON.parse(line) as { url: string; launchUrl: string };
-      launchUrl = s.launchUrl;
-      port = Number(new URL(s.url).port);
-      resolve();
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}: ${err}`));
-    });
-  });
+  launchUrl = server.launchUrl;
+  port = server.port;
 }
 
-async function killServer(): Promise<void> {
-  const s = server;
-  if (!s || s.exitCode !== null) return;
-  const gone = new Promise((r) => s.once('exit', r));
-  s.kill('SIGKILL');
-  await gone;
-}
+const killServer = () => stopServer(server?.child, 'SIGKILL');
 
 /** Calls the contract from Node with the bearer token (independent of the page's state). */
 async function call<T>(method: string, body: unknown): Promise<T> {
@@ -138,24 +111,7 @@ async function waitSaved(): Promise<void> {
 
 before(async () => {
   if (NO_BROWSER) return;
-  tmp = mkdtempSync(join(tmpdir(), 'xwb-e2e-annotate-'));
-  mkdirSync(SHOTS, { recursive: true });
-  rendererDir = join(tmp, 'renderer');
-  const build = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/vite/bin/vite.js'),
-      'build',
-      '--config',
-      'renderer/vite.config.ts',
-      '--outDir',
-      rendererDir,
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  assert.equal(build.status, 0, `vite build failed: ${build.stderr}`);
+  ({ tmp, rendererDir } = prepareWorkspace('xwb-e2e-annotate-'));
   db = join(tmp, 'store.db');
   const dir = join(tmp, 'shapes');
   await generateDataset(dir, {
@@ -170,19 +126,7 @@ before(async () => {
   await importDataset(store, dir, { name: 'shapes' });
   store.close();
   await startServer();
-  browser = await chromium.launchPersistentContext(join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    viewport: { width: 1400, height: 860 },
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  ({ browser, page } = await launchChromium(tmp));
 });
 
 after(async () => {
@@ -198,9 +142,7 @@ test('annotate: draw, resize, nudge, undo/redo, paint; killed server keeps what 
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(launchUrl);
-  // The app opens the gallery once its datasets are loaded; switch to the image only after that.
-  await page.locator('button[data-screen=gallery].active').waitFor();
-  await page.locator('button[data-screen=image]').click();
+  await openScreen(page, 'image');
   await page.locator('.image-view .viewer img').waitFor();
   await page.keyboard.press('a');
   await page.locator('input[name=annotator]').fill('E2E Annotator');
@@ -296,8 +238,7 @@ test('annotate: draw, resize, nudge, undo/redo, paint; killed server keeps what 
   await page.locator('[data-testid=save-state][data-state=unsaved]').waitFor({ timeout: 15_000 });
   await startServer();
   await page.reload();
-  await page.locator('button[data-screen=gallery].active').waitFor();
-  await page.locator('button[data-screen=image]').click();
+  await openScreen(page, 'image');
   await page.locator('.image-view .viewer img').waitFor();
   if (!(await page.getByTestId('annotate-toggle').isChecked())) await page.keyboard.press('a');
   await expectBoxes([[10, 19, 50, 45]], 'the change queued before the reload was sent after it');

@@ -6,27 +6,30 @@
  * right item. Writes docs/screenshots/review.png and review-analysis.png.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { openStore } from '../../src/store/index.js';
+import {
+  launchChromium,
+  NO_BROWSER,
+  openScreen,
+  pageCallOk,
+  prepareWorkspace,
+  type Server,
+  SHOTS,
+  startXwbServe,
+  stopServer,
+} from './harness.js';
 import { waitForPage } from './wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = new URL('../..', import.meta.url).pathname;
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const NO_BROWSER = existsSync(CHROMIUM)
-  ? false
-  : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
 const METHODS = ['explainer', 'gradient'];
 
 let tmp = '';
 let db = '';
 let rendererDir = '';
-let server: ChildProcess | undefined;
+let server: Server | undefined;
 let browser: BrowserContext | undefined;
 let page: Page;
 let port = 0;
@@ -34,59 +37,7 @@ let port = 0;
 let allMethods: string[] = [];
 const jsErrors: string[] = [];
 
-async function startServer(fixedPort: number): Promise<{ url: string; launchUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/run.ts'),
-      'serve',
-      '--db',
-      db,
-      '--port',
-      String(fixedPort),
-      '--json',
-    ],
-    { cwd: ROOT, env: { ...process.env, XWB_RENDERER_DIR: rendererDir }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server = child;
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`xwb serve did not start within 30 s: ${err}`)), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line) as { url: string; launchUrl: string });
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`xwb serve exited with ${code}: ${err}`));
-    });
-  });
-}
-
-async function call<T>(method: string, body: unknown): Promise<T> {
-  const r = await page.evaluate(
-    async ([m, b]) => {
-      const res = await fetch(`/api/${m}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(b),
-      });
-      return { status: res.status, json: await res.json() };
-    },
-    [method, body] as const,
-  );
-  assert.equal(r.status, 200, `${method}: ${JSON.stringify(r.json)}`);
-  return r.json as T;
-}
+const call = <T>(method: string, body: unknown) => pageCallOk<T>(page, method, body);
 
 const wordRe = (name: string) =>
   new RegExp(`(^|[^a-z0-9_-])${name.toLowerCase().replace(/[-/\\^$*+?.()|[\]{}]/g, '\\$&')}([^a-z0-9_-]|$)`);
@@ -119,40 +70,11 @@ const HTML_TAGS = new Set(['input', 'label', 'form', 'select', 'option', 'table'
 
 before(async () => {
   if (NO_BROWSER) return;
-  tmp = mkdtempSync(join(tmpdir(), 'xwb-e2e-review-'));
+  ({ tmp, rendererDir } = prepareWorkspace('xwb-e2e-review-'));
   db = join(tmp, 'store.db');
-  mkdirSync(SHOTS, { recursive: true });
-  rendererDir = join(tmp, 'renderer');
-  const build = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/vite/bin/vite.js'),
-      'build',
-      '--config',
-      'renderer/vite.config.ts',
-      '--outDir',
-      rendererDir,
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  assert.equal(build.status, 0, `vite build failed: ${build.stderr}`);
-  const s = await startServer(0);
-  port = Number(new URL(s.url).port);
-  browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    viewport: { width: 1400, height: 860 },
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  server = await startXwbServe(db, rendererDir);
+  port = server.port;
+  ({ browser, page } = await launchChromium(tmp));
   page.on('pageerror', (e) => jsErrors.push(e.message));
   page.on('console', (m) => {
     const text = m.text();
@@ -164,15 +86,12 @@ before(async () => {
         jsErrors.push(`the console names a method: ${text}`);
     }
   });
-  await page.goto(s.launchUrl);
+  await page.goto(server.launchUrl);
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server?.once('exit', r));
-  }
+  await stopServer(server?.child);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -243,7 +162,7 @@ test('rate by keyboard, survive a SIGKILL of the server, resume at the right ite
   timeout: 180_000,
 }, async () => {
   await page.reload(); // the page opened before the dataset existed
-  await page.locator('button[data-screen=review]').click();
+  await openScreen(page, 'review');
   await page.getByLabel('Your name').fill('Ann');
   await page.getByRole('button', { name: 'Start' }).click();
   await page.getByTestId('item-label').filter({ hasText: 'Explanation 1' }).waitFor();
@@ -277,8 +196,7 @@ test('rate by keyboard, survive a SIGKILL of the server, resume at the right ite
   assert.equal(await page.locator('.history li[data-saved=false]').count(), 0);
 
   // The server dies without warning.
-  server?.kill('SIGKILL');
-  await new Promise((r) => server?.once('exit', r));
+  await stopServer(server?.child, 'SIGKILL');
   // 4: rated while the server is down: shown unsaved, retried, never dropped.
   const fourth = await rateByKeyboard([5, 5, 4]);
   assert.equal(fourth, 'Explanation 4');
@@ -311,9 +229,9 @@ test('rate by keyboard, survive a SIGKILL of the server, resume at the right ite
   }
 
   // Restart on the same store and port; the page signs in again (new token) and its queue delivers rating 4.
-  const s = await startServer(port);
-  await page.goto(s.launchUrl);
-  await page.locator('button[data-screen=review]').click();
+  server = await startXwbServe(db, rendererDir, port);
+  await page.goto(server.launchUrl);
+  await openScreen(page, 'review');
   await page.getByTestId('rater').filter({ hasText: 'Ann' }).waitFor();
   await page.getByTestId('item-label').filter({ hasText: 'Explanation 5' }).waitFor();
   await waitForPage(page, "document.querySelector('[data-testid=save-error]') === null");

@@ -4,70 +4,32 @@
  * Screenshots go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import {
+  launchChromium,
+  NO_BROWSER,
+  openScreen,
+  pageCall,
+  prepareWorkspace,
+  type Server,
+  SHOTS,
+  startXwbServe,
+  stopServer,
+} from './harness.js';
 import { waitForPage } from './wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = new URL('../..', import.meta.url).pathname;
-const SHOTS = join(ROOT, 'docs', 'screenshots');
-const NO_BROWSER = existsSync(CHROMIUM)
-  ? false
-  : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
-
 let tmp = '';
-let server: ChildProcess | undefined;
+let server: Server | undefined;
 let browser: BrowserContext | undefined;
 let page: Page;
 let launchUrl = '';
 let baseUrl = '';
 
-async function startServer(db: string, rendererDir: string): Promise<{ url: string; launchUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', '--db', db, '--port', '0', '--json'],
-    { cwd: ROOT, env: { ...process.env, XWB_RENDERER_DIR: rendererDir }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server = child;
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`xwb serve did not start within 30 s: ${err}`)), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-      if (!line) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line) as { url: string; launchUrl: string });
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`xwb serve exited with ${code}: ${err}`));
-    });
-  });
-}
-
 /** Calls the contract from inside the page (same cookie as the UI). */
-async function call(method: string, body: unknown): Promise<{ status: number; json: unknown }> {
-  return page.evaluate(
-    async ([m, b]) => {
-      const r = await fetch(`/api/${m}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(b),
-      });
-      return { status: r.status, json: await r.json() };
-    },
-    [method, body] as const,
-  );
-}
+const call = (method: string, body: unknown) => pageCall(page, method, body);
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
@@ -124,44 +86,12 @@ async function checkBoxesMatchXml(xml: string) {
 
 before(async () => {
   if (NO_BROWSER) return;
-  tmp = mkdtempSync(join(tmpdir(), 'xwb-e2e-'));
-  mkdirSync(SHOTS, { recursive: true });
-  const rendererDir = join(tmp, 'renderer');
-  const build = spawnSync(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/vite/bin/vite.js'),
-      'build',
-      '--config',
-      'renderer/vite.config.ts',
-      '--outDir',
-      rendererDir,
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  assert.equal(build.status, 0, `vite build failed: ${build.stderr}`);
-  const s = await startServer(join(tmp, 'store.db'), rendererDir);
-  launchUrl = s.launchUrl;
-  baseUrl = s.url;
-  // A fresh profile per run; Playwright takes it as the persistent context's folder, not as a flag.
-  browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    viewport: { width: 1400, height: 860 },
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  const ws = prepareWorkspace('xwb-e2e-');
+  tmp = ws.tmp;
+  server = await startXwbServe(join(tmp, 'store.db'), ws.rendererDir);
+  launchUrl = server.launchUrl;
+  baseUrl = server.url;
+  ({ browser, page } = await launchChromium(tmp));
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   // A failed request is reported with its URL and the server's words, not only as "status 500".
@@ -182,10 +112,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server?.once('exit', r));
-  }
+  await stopServer(server?.child);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -327,7 +254,7 @@ test('explanation overlay toggles with o', { skip: NO_BROWSER }, async (t) => {
     await new Promise((r2) => setTimeout(r2, 1000));
   }
   await page.reload();
-  await page.locator('button[data-screen=image]').click();
+  await openScreen(page, 'image');
   await page.getByRole('combobox', { name: 'Run' }).selectOption(String(runId));
   await page.locator('.image-view .viewer canvas.overlay').waitFor({ timeout: 60_000 });
   await shot('image-overlay');

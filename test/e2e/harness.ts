@@ -1,0 +1,168 @@
+/**
+ * What every browser test needs: the renderer built from the current source into a temp folder, a workbench
+ * server started as a child process (it prints one JSON line with its URLs), Debian's Chromium with one set of
+ * flags, and calls to the contract from inside the page (same cookie as the UI).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const SHOTS = join(ROOT, 'docs', 'screenshots');
+/** The skip reason when there is no browser, else false (node:test's `skip` takes either). */
+export const NO_BROWSER: string | false = existsSync(CHROMIUM)
+  ? false
+  : `Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) to run the browser tests`;
+
+export interface Workspace {
+  tmp: string;
+  /** The renderer built from the current source (serve it with XWB_RENDERER_DIR). */
+  rendererDir: string;
+}
+
+/** A fresh temp folder with the renderer built into it, and the screenshots folder made. */
+export function prepareWorkspace(prefix: string): Workspace {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(SHOTS, { recursive: true });
+  const rendererDir = join(tmp, 'renderer');
+  const build = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--outDir',
+      rendererDir,
+      '--logLevel',
+      'warn',
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  assert.equal(build.status, 0, `vite build failed: ${build.stderr}`);
+  return { tmp, rendererDir };
+}
+
+export interface Server {
+  child: ChildProcess;
+  url: string;
+  launchUrl: string;
+  port: number;
+}
+
+/**
+ * Runs `node <args>` in the repository and waits for the first JSON line on its stdout ({url, launchUrl}). `name`
+ * says which server failed; its stderr is in the error.
+ */
+export function startJsonServer(name: string, args: string[], env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 30 s: ${err}`));
+    }, 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+      if (!line) return;
+      clearTimeout(timer);
+      const s = JSON.parse(line) as { url: string; launchUrl: string };
+      resolve({ child, url: s.url, launchUrl: s.launchUrl, port: Number(new URL(s.url).port) });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}: ${err}`));
+    });
+  });
+}
+
+/** `xwb serve --json` on `db`, serving the renderer in `rendererDir`; port 0 picks a free one. */
+export function startXwbServe(db: string, rendererDir: string, port = 0): Promise<Server> {
+  return startJsonServer(
+    'xwb serve',
+    ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', '--db', db, '--port', String(port), '--json'],
+    { XWB_RENDERER_DIR: rendererDir },
+  );
+}
+
+/** Stops a server and waits until it is gone (SIGKILL: the crash the tests provoke on purpose). */
+export async function stopServer(
+  child: ChildProcess | undefined,
+  signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await gone;
+}
+
+/** Headless Chromium with a fresh profile under `tmp`, and its first page. */
+export async function launchChromium(tmp: string): Promise<{ browser: BrowserContext; page: Page }> {
+  // Playwright takes the profile as the persistent context's folder, not as a flag.
+  const browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    viewport: { width: 1400, height: 860 },
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  return { browser, page };
+}
+
+/** Calls the contract from inside the page (same cookie as the UI); any status is returned, not judged. */
+export function pageCall(
+  page: Page,
+  method: string,
+  body: unknown,
+): Promise<{ status: number; json: unknown }> {
+  return page.evaluate(
+    async ([m, b]) => {
+      const r = await fetch(`/api/${m}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(b),
+      });
+      return { status: r.status, json: await r.json() };
+    },
+    [method, body] as const,
+  );
+}
+
+/** Like pageCall, for calls that must succeed: anything but 200 fails the test with the server's answer. */
+export async function pageCallOk<T>(page: Page, method: string, body: unknown): Promise<T> {
+  const r = await pageCall(page, method, body);
+  assert.equal(r.status, 200, `${method}: ${JSON.stringify(r.json)}`);
+  return r.json as T;
+}
+
+/**
+ * Opens a screen after a (re)load of a workbench that has datasets. The app switches to the gallery once its
+ * datasets are loaded, which overrides a screen chosen before that (a race the machine's load decides), so the
+ * gallery is waited for first.
+ */
+export async function openScreen(page: Page, screen: 'image' | 'training' | 'review'): Promise<void> {
+  await page.locator('button[data-screen=gallery].active').waitFor();
+  await page.locator(`button[data-screen=${screen}]`).click();
+}
