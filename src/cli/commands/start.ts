@@ -79,7 +79,9 @@ export const startCommand: Command = {
     if (electron) {
       const { spawn } = await import('node:child_process');
       const here = dirname(fileURLToPath(import.meta.url));
-      const root = here.includes(join('dist', 'src')) ? join(here, '..', '..', '..', '..') : join(here, '..', '..', '..');
+      const root = here.includes(join('dist', 'src'))
+        ? join(here, '..', '..', '..', '..')
+        : join(here, '..', '..', '..');
       const main = join(root, 'electron', 'main.cjs');
       if (existsSync(main)) {
         const db = typeof args.values.db === 'string' ? ['--db', args.values.db] : [];
