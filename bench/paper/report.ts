@@ -1,0 +1,167 @@
+/**
+ * Prints the reproduction's tables as Markdown from results.json (train.ts + evaluate.ts), for
+ * docs/paper-reproduction.md. Missing runs print as "not run"; nothing is computed here but formatting.
+ *
+ * Run: node --import tsx bench/paper/report.ts
+ */
+import { POST_HOC, RIEGER_METHODS, readResults } from './common.js';
+
+interface Row {
+  method: string;
+  metric: string;
+  mean: number | null;
+  ci95: [number | null, number | null];
+  n: number;
+  nanCount: number;
+}
+interface Phase {
+  phase: string;
+  epochs: number;
+  plannedEpochs: number;
+  stoppedBy: string | null;
+  best: { epoch: number; valAcc: number } | null;
+  final: { valAcc: number } | null;
+  seconds: number;
+  imagesPerSecond: number;
+}
+interface Run {
+  label: string;
+  runId: number;
+  status: string;
+  seconds: number;
+  phases: Phase[];
+  warnings: string[];
+}
+interface Eval {
+  val: { accuracy: number; predictedShare: Record<string, number>; checkpoint: string };
+  measured: { images: number; raw: Row[]; maxabs: Row[] };
+}
+
+const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? '–' : v.toFixed(d));
+const pct = (v: number | null | undefined) =>
+  v === null || v === undefined ? '–' : `${(100 * v).toFixed(1)}%`;
+
+function cell(rows: Row[] | undefined, method: string, metric: string): string {
+  const r = rows?.find((x) => x.method === method && x.metric === metric);
+  if (!r) return '–';
+  return r.ci95[0] === null ? f(r.mean) : `${f(r.mean)} ±${f((r.ci95[1]! - r.ci95[0]!) / 2)}`;
+}
+
+function localisationCells(e: Eval | undefined, method: string): string[] {
+  return [
+    cell(e?.measured.raw, method, 'relevance-mass-accuracy'),
+    cell(e?.measured.raw, method, 'pointing-game'),
+    cell(e?.measured.raw, method, 'threshold-iou'),
+    cell(e?.measured.raw, method, 'fraction-explained'),
+    cell(e?.measured.maxabs, method, 'threshold-iou'),
+    cell(e?.measured.maxabs, method, 'fraction-explained'),
+  ];
+}
+
+function table(header: string[], body: string[][]): string {
+  const line = (c: string[]) => `| ${c.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...body.map(line)].join('\n');
+}
+
+function phaseText(p: Phase): string {
+  const stop = p.stoppedBy ? `, stopped: ${p.stoppedBy}` : '';
+  return `${p.phase} ${p.epochs}/${p.plannedEpochs} ep, best val ${pct(p.best?.valAcc)} (ep ${p.best?.epoch ?? '–'})${stop}, ${p.imagesPerSecond.toFixed(1)} img/s`;
+}
+
+function main(): void {
+  const all = readResults();
+  const runs = (all.runs ?? {}) as unknown as Record<string, Run>;
+  const evals = (all.eval ?? {}) as unknown as Record<string, Eval>;
+  const rtKeys = [
+    'classifier',
+    'classifier-long',
+    'classifier-nobn',
+    'expclass-l1-0',
+    'expclass-l1-1e-8',
+    'expclass-l1-1e-6',
+    'expclass-l1-1e-4',
+    'expclass-colour-l1-0',
+  ];
+  const out: string[] = [];
+  out.push('### Training (Rio-Torto set, 64 px)\n');
+  out.push(
+    table(
+      ['experiment', 'run', 'phases', 'minutes'],
+      rtKeys.map((k) => {
+        const r = runs[k];
+        if (!r) return [k, '–', 'not run', '–'];
+        if (r.status !== 'done') return [r.label, '–', `not run (${r.status})`, '–'];
+        return [r.label, String(r.runId), r.phases.map(phaseText).join('; '), (r.seconds / 60).toFixed(1)];
+      }),
+    ),
+  );
+  const locHeader = [
+    'mass in box ↑',
+    'pointing ↑',
+    'IoU@0.75 ↑',
+    'explained ≥0.75',
+    'IoU@0.75 (max-norm) ↑',
+    'explained ≥0.75 (max-norm)',
+  ];
+  out.push('\n### Accuracy and the in-model explanation (positive validation images, class "triangle")\n');
+  out.push(
+    table(
+      ['experiment', 'val acc', 'predicts "triangle"', ...locHeader],
+      rtKeys
+        .filter((k) => k.startsWith('expclass') || k.startsWith('classifier'))
+        .map((k) => {
+          const e = evals[k];
+          const label = runs[k]?.label ?? k;
+          if (!e) return [label, '–', '–', ...locHeader.map(() => '–')];
+          const share = e.val.predictedShare.triangle;
+          const loc = k.startsWith('expclass')
+            ? localisationCells(e, 'explainer')
+            : locHeader.map(() => 'n/a');
+          return [label, pct(e.val.accuracy), pct(share), ...loc];
+        }),
+    ),
+  );
+  for (const [key, title] of [
+    ['classifier', 'the classifier alone, 8 epochs (at the majority rate)'],
+    ['classifier-long', 'the classifier alone, 27 epochs (trained)'],
+  ] as const) {
+    out.push(`\n### Post-hoc methods on ${title}: same images and metrics\n`);
+    out.push(
+      table(
+        ['method', ...locHeader],
+        [
+          ...POST_HOC.map((m) => [m, ...localisationCells(evals[key], m)]),
+          ['explainer (L1 1e-6 run)', ...localisationCells(evals['expclass-l1-1e-6'], 'explainer')],
+        ],
+      ),
+    );
+  }
+  out.push('\n### Rieger: diffusion and accuracy (3 shape classes, validation images)\n');
+  const rKeys = Object.keys(runs).filter((k) => k.startsWith('rieger-'));
+  out.push(
+    table(
+      [
+        'λ',
+        'val acc',
+        ...RIEGER_METHODS.map((m) => `d ${m}`),
+        ...RIEGER_METHODS.map((m) => `d ${m} (max-norm)`),
+      ],
+      rKeys.map((k) => {
+        const e = evals[k];
+        const lambda = k.replace('rieger-block-', '');
+        if (!e) return [lambda, '–', ...RIEGER_METHODS.flatMap(() => ['–', '–'])];
+        return [
+          lambda,
+          pct(e.val.accuracy),
+          ...RIEGER_METHODS.map((m) => cell(e.measured.raw, m, 'diffusion')),
+          ...RIEGER_METHODS.map((m) => cell(e.measured.maxabs, m, 'diffusion')),
+        ];
+      }),
+    ),
+  );
+  const warnings = Object.entries(runs).flatMap(([k, r]) => r.warnings.map((w) => `- ${k}: ${w}`));
+  if (warnings.length > 0) out.push(`\n### Warnings from training\n\n${warnings.join('\n')}`);
+  console.log(out.join('\n'));
+}
+
+main();
