@@ -135,3 +135,49 @@ test('usage errors name the option', async () => {
   assert.equal(await main(['train', '--resume', '999', '--db', fx.dbPath, '--engine', 'wasm'], io4), 1);
   assert.match(io4.errors.join('\n'), /no run 999/);
 });
+
+test('SIGTERM ends a running xwb train cleanly: the run is marked cancelled, not left running', async () => {
+  const { spawn } = await import('node:child_process');
+  const root = new URL('../..', import.meta.url).pathname;
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(root, 'src/cli/run.ts'),
+      'train',
+      'shapes',
+      '--db',
+      fx.dbPath,
+      '--model',
+      'classifier',
+      '--size',
+      '32',
+      '--base',
+      '4',
+      '--epochs',
+      '200',
+      '--batch',
+      '4',
+      '--engine',
+      'wasm',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  // Wait until the run exists and is training, then ask it to stop as a supervisor would.
+  const deadline = Date.now() + 60_000;
+  let runId: number | undefined;
+  while (runId === undefined) {
+    assert.ok(Date.now() < deadline, `no running run appeared: ${err}`);
+    await new Promise((r) => setTimeout(r, 300));
+    runId = fx.store.runs.list({ status: 'running' }).at(-1)?.id;
+  }
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  assert.equal(code, 130, err);
+  assert.equal(fx.store.runs.get(runId)?.status, 'cancelled');
+});

@@ -196,7 +196,9 @@ async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
     io.err('xwb train: cancelling after the current step (Ctrl+C again to quit at once)');
     handle.cancel();
   };
+  // A terminal's Ctrl+C and a supervisor's SIGTERM both end the run cleanly, marked cancelled, not left 'running'.
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   const bar = createProgress('train', { enabled: io.interactive && !json });
   let totalSteps = 0;
   let doneSteps = 0;
@@ -234,6 +236,7 @@ async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
     throw new UserError((e as Error).message);
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 
@@ -241,7 +244,9 @@ export const trainCommand: Command = {
   name: 'train',
   summary:
     'Train a model on a dataset in a background thread (three phases for expclass), with checkpoints in the ' +
-    'run folder; Ctrl+C cancels cleanly, --resume RUN continues a failed or cancelled run.',
+    'run folder; Ctrl+C or SIGTERM cancels cleanly, --resume RUN continues a failed or cancelled run. --l1 W weights ' +
+    'the mean |explanation|; --l1-keras W takes the 2019 paper\'s Keras factor, which summed over pixels and batch, ' +
+    'and converts it at THIS input size and batch (λ = W·H·W·N), so the same factor is weaker at 64 px than at 224.',
   usage:
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +
     '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +

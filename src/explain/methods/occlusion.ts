@@ -34,7 +34,9 @@ export const occlusion = defineMethod({
   defaults: {
     window: 8,
     stride: 4,
-    fill: 0 as number | string,
+    // The image's mean colour, not 0: a black patch on a white-background image is itself a feature the model
+    // reacts to, which measures the patch rather than what it hides (Zeiler & Fergus occluded with grey).
+    fill: 'mean' as number | string,
     score: 'logit' as ScoreKind,
     internalBatch: 32,
   },
