@@ -12,7 +12,13 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = new URL('../..', import.meta.url).pathname;
-export const SHOTS = join(ROOT, 'docs', 'screenshots');
+/**
+ * Where screenshots go: docs/screenshots when asked (`XWB_SCREENSHOTS=1 npm test -- test/e2e`, to refresh the
+ * ones the docs show), otherwise a temporary folder, so a plain `npm test` leaves the checkout untouched.
+ */
+export const SHOTS = process.env.XWB_SCREENSHOTS
+  ? join(ROOT, 'docs', 'screenshots')
+  : join(tmpdir(), `xwb-e2e-screenshots-${process.pid}`);
 /** The skip reason when there is no browser, else false (node:test's `skip` takes either). */
 export const NO_BROWSER: string | false = existsSync(CHROMIUM)
   ? false
