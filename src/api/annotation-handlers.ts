@@ -196,7 +196,7 @@ export function registerAnnotationHandlers(service: XwbService): void {
       box: clampBoxToImage(req.box, im.width, im.height),
       difficult: req.difficult,
     };
-    return annotationView(store.objects.addAnnotation(im.id, req.annotator, object));
+    return annotationView(store.objects.addAnnotation(im.id, req.annotator, object, req.clientKey));
   });
 
   service.register('annotations.update', async (req) => {

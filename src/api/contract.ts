@@ -87,6 +87,8 @@ export const annotationRequestSchemas = {
       box: annotationBox,
       className: annotationClass,
       difficult: z.boolean().default(false),
+      /** Chosen by the client, unique per annotator: an add retried after a lost answer is stored once. */
+      clientKey: z.string().min(1).max(200).optional(),
     })
     .strict(),
   'annotations.update': z

@@ -282,6 +282,18 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(v1);
     },
   },
+  {
+    version: 2,
+    name: 'client keys on annotator boxes, so a retried add is stored once',
+    up(db) {
+      // A browser that sent an add, lost the answer and sends it again must not create a second box: the add
+      // carries a key the browser chose, unique per annotator.
+      db.exec(`
+ALTER TABLE objects ADD COLUMN client_key TEXT CHECK (client_key IS NULL OR length(client_key) BETWEEN 1 AND 200);
+CREATE UNIQUE INDEX objects_client_key ON objects (annotator_id, client_key) WHERE client_key IS NOT NULL;
+`);
+    },
+  },
 ];
 
 /** Versions must be 1, 2, 3 … in order: a gap or a duplicate is a programming error caught at open. */

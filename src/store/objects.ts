@@ -148,7 +148,11 @@ export interface ObjectsApi {
   /** Live objects in insertion order (document order for ground truth). */
   list(imageId: number, opts?: ListObjectsOptions): StoredObject[];
   get(id: number): StoredObject | undefined;
-  addAnnotation(imageId: number, annotatorId: number, object: VocObject): StoredObject;
+  /**
+   * Adds a person's box. With `clientKey` (chosen by the client, unique per annotator) the add is idempotent: a
+   * second add with the same key returns the box the first one stored instead of storing another.
+   */
+  addAnnotation(imageId: number, annotatorId: number, object: VocObject, clientKey?: string): StoredObject;
   updateAnnotation(id: number, object: VocObject): StoredObject;
   /** Soft delete; `restoreAnnotation` undoes it. */
   deleteAnnotation(id: number): StoredObject;
@@ -224,8 +228,23 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
     },
     list,
     get,
-    addAnnotation(imageId, annotatorId, object) {
+    addAnnotation(imageId, annotatorId, object, clientKey) {
       return ctx.tx(() => {
+        if (clientKey !== undefined) {
+          const seen = ctx.get<{ id: number; image_id: number }>(
+            'SELECT id, image_id FROM objects WHERE annotator_id = ? AND client_key = ?',
+            annotatorId,
+            nonEmptyText(clientKey, 'addAnnotation: clientKey'),
+          );
+          if (seen !== undefined) {
+            if (seen.image_id !== imageId) {
+              throw new Error(
+                `addAnnotation: client key "${clientKey}" was already used on image ${seen.image_id}`,
+              );
+            }
+            return get(seen.id)!;
+          }
+        }
         requireImage(imageId, 'addAnnotation');
         checkObject(object, `image ${imageId}: annotation`);
         positiveInt(annotatorId, 'addAnnotation: annotatorId');
@@ -242,6 +261,7 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
           now,
           now,
         );
+        if (clientKey !== undefined) ctx.run('UPDATE objects SET client_key = ? WHERE id = ?', clientKey, id);
         return get(id)!;
       });
     },

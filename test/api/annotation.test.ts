@@ -306,3 +306,29 @@ test('xwb serve registers the annotation methods; what it acknowledged is in the
     await s.service.close();
   }
 });
+
+test('an add retried with the same client key is stored once (the answer to the first was lost)', async () => {
+  const { id: annotator } = await call('annotator.set', { name: 'Idem Potent' });
+  const req = {
+    imageId: otherImage,
+    annotator,
+    box: { x0: 2, y0: 3, x1: 9, y1: 8 },
+    className: 'cat',
+    clientKey: 'l2b0c6e1e-0000-4000-8000-000000000001',
+  };
+  const mine = () =>
+    env.store.objects
+      .list(otherImage)
+      .filter((o) => o.source.kind === 'annotator' && o.source.annotatorId === annotator);
+  const first = await call('annotations.add', req);
+  const again = await call('annotations.add', req);
+  assert.equal(again.id, first.id);
+  assert.equal(mine().length, 1);
+  // The same key on another image is a client bug, refused rather than silently merged.
+  await assert.rejects(() => call('annotations.add', { ...req, imageId }), /already used on image/);
+  // Without a key, two adds are two boxes (a person may draw the same box twice on purpose).
+  const { clientKey: _, ...plain } = req;
+  await call('annotations.add', plain);
+  await call('annotations.add', plain);
+  assert.equal(mine().length, 3);
+});

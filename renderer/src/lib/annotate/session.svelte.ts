@@ -44,6 +44,8 @@ async function send(op: WireOp): Promise<{ id?: number }> {
         box: op.state.box,
         className: op.state.className,
         difficult: op.state.difficult,
+        // The local ref (a UUID) makes the add idempotent: resent after a lost answer, it is stored once.
+        clientKey: op.ref,
       });
     case 'update':
       return api.call('annotations.update', {
