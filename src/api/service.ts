@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import { datasetsFolder } from '../data/demo.js';
+import { defaultShapeCount } from '../data/synthetic/options.js';
 import { explanationAtImage, f32leBytes } from '../explain/store.js';
 import type { DatasetSummary, ImageRecord, Run, Store } from '../store/index.js';
 import { GROUND_TRUTH } from '../store/index.js';
@@ -50,7 +52,7 @@ export class XwbService {
   constructor(private readonly opts: ServiceOptions) {
     this.store = opts.store;
     this.urls = opts.urls;
-    this.datasetsDir = opts.datasetsDir ?? join(dirname(opts.store.path), 'datasets');
+    this.datasetsDir = opts.datasetsDir ?? datasetsFolder(opts.store);
   }
 
   private readonly closers: (() => void | Promise<void>)[] = [];
@@ -164,8 +166,7 @@ export class XwbService {
           height: o.size,
           target: o.target,
           distractors: o.distractors,
-          shapesPerImage:
-            o.shapesPerImage ?? Math.max(4, Math.min(20, Math.round((20 * o.size * o.size) / (224 * 224)))),
+          shapesPerImage: o.shapesPerImage ?? defaultShapeCount(o.size, o.size),
           colourCue: o.colourCue,
           fill: o.fill,
           rotation: o.rotation,
@@ -182,13 +183,9 @@ export class XwbService {
       return importView(await importDataset(this.store, dir, { name: req.name }));
     },
     'datasets.demo': async () => {
-      if (this.store.datasets.list().length > 0) return null;
-      const { DEMO_OPTIONS } = await import('../cli/commands/start.js');
-      const { generateDataset } = await import('../data/synthetic/generate.js');
-      const { importDataset } = await import('../data/import/import.js');
-      const dir = join(this.datasetsDir, 'demo-triangles');
-      if (!existsSync(dir)) await generateDataset(dir, DEMO_OPTIONS);
-      return importView(await importDataset(this.store, dir, { name: 'demo-triangles' }));
+      const { ensureDemoDataset } = await import('../data/demo.js');
+      const report = await ensureDemoDataset(this.store);
+      return report && importView(report);
     },
     'images.list': async (req) => {
       const filter = { split: req.split, label: req.label };

@@ -1,4 +1,4 @@
-import type { GeneratorOptions } from '../../data/synthetic/options.js';
+import { defaultShapeCount, type GeneratorOptions } from '../../data/synthetic/options.js';
 import { type Command, intOption, numberOption, stringOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { createProgress } from '../progress.js';
@@ -15,16 +15,6 @@ function radiusOption(v: string | undefined): [number, number] | undefined {
   const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(v.trim());
   if (!m) throw new UsageError(`--radius takes a pixel range like 4-8, got "${v}"`);
   return [Number(m[1]), Number(m[2])];
-}
-
-/**
- * The paper's 20 shapes per image are for 224 px. Smaller images keep roughly the same density (shapes per
- * area), with at least 4 (2 below 48 px), so `xwb generate --size 64` works without tuning.
- */
-export function defaultShapeCount(width: number, height: number): number {
-  // Below 48 px even four shapes of the generator's minimum radius (4 px) rarely fit without touching.
-  const floor = Math.min(width, height) < 48 ? 2 : 4;
-  return Math.max(floor, Math.min(20, Math.round((20 * width * height) / (224 * 224))));
 }
 
 export const generateCommand: Command = {

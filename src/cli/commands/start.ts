@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDemoDataset } from '../../data/demo.js';
 import type { Store } from '../../store/index.js';
 import type { Command, Io } from '../command.js';
 import { createProgress } from '../progress.js';
@@ -9,30 +10,12 @@ import { openCliStore } from '../store.js';
 import { formatDatasetSummary } from './datasets.js';
 import { serveCommand } from './serve.js';
 
-/** The built-in demo: the paper's task (a triangle among circles) at a size that trains in minutes. */
-export const DEMO_OPTIONS = {
-  images: 200,
-  positives: 124,
-  width: 64,
-  height: 64,
-  shapesPerImage: 6,
-  seed: 2019,
-};
-export const DEMO_NAME = 'demo-triangles';
-
 /** Generates and imports the demo dataset when the store has no dataset yet. */
 export async function ensureDemo(store: Store, io: Io, quiet: boolean): Promise<void> {
-  if (store.datasets.list().length > 0) return;
-  const { generateDataset } = await import('../../data/synthetic/generate.js');
-  const { importDataset } = await import('../../data/import/import.js');
-  const dir = join(dirname(store.path), 'datasets', DEMO_NAME);
-  if (!existsSync(dir)) {
-    const bar = createProgress('demo data', { enabled: io.interactive && !quiet });
-    await generateDataset(dir, DEMO_OPTIONS, (d, t) => bar.update(d, t));
-    bar.done();
-  }
-  await importDataset(store, dir, { name: DEMO_NAME });
-  if (!quiet) io.out(`generated the demo dataset in ${dir}`);
+  const bar = createProgress('demo data', { enabled: io.interactive && !quiet });
+  const report = await ensureDemoDataset(store, (d, t) => bar.update(d, t));
+  bar.done();
+  if (report && !quiet) io.out(`generated the demo dataset in ${report.dataset.sourcePath}`);
 }
 
 /**

@@ -245,7 +245,7 @@ export const trainCommand: Command = {
   summary:
     'Train a model on a dataset in a background thread (three phases for expclass), with checkpoints in the ' +
     'run folder; Ctrl+C or SIGTERM cancels cleanly, --resume RUN continues a failed or cancelled run. --l1 W weights ' +
-    'the mean |explanation|; --l1-keras W takes the 2019 paper\'s Keras factor, which summed over pixels and batch, ' +
+    "the mean |explanation|; --l1-keras W takes the 2019 paper's Keras factor, which summed over pixels and batch, " +
     'and converts it at THIS input size and batch (λ = W·H·W·N), so the same factor is weaker at 64 px than at 224.',
   usage:
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +

@@ -129,7 +129,9 @@ export function exportDataset(
         else {
           const src = join(ds.sourcePath!, mask.content.relPath);
           if (!existsSync(src)) {
-            throw new ExportError(`${src}: the class mask of ${im.relPath} is missing (moved or deleted since the import)`);
+            throw new ExportError(
+              `${src}: the class mask of ${im.relPath} is missing (moved or deleted since the import)`,
+            );
           }
           copyFileSync(src, dst);
         }

@@ -199,7 +199,8 @@ function applyDatasetManifest(result: ScanResult): void {
   if (typeof m.targetClass === 'string') result.targetClass = m.targetClass;
   if (m.kind === 'synthetic') result.layout = 'synthetic';
   if (m.kind === 'voc' || m.kind === 'folder' || m.kind === 'synthetic') result.kind = m.kind;
-  if (m.generator !== null && typeof m.generator === 'object') result.generator = m.generator as Record<string, unknown>;
+  if (m.generator !== null && typeof m.generator === 'object')
+    result.generator = m.generator as Record<string, unknown>;
   const labels = (m.labels ?? {}) as Record<string, unknown>;
   for (const img of result.images) {
     const label = labels[img.id];

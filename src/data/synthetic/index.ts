@@ -11,6 +11,7 @@ export {
 } from './generate.js';
 export { LayoutError, type LayoutItem, layoutImage } from './layout.js';
 export {
+  defaultShapeCount,
   type GeneratorOptions,
   MIN_DEFAULT_RADIUS_PX,
   PAPER_OPTIONS,

@@ -412,3 +412,13 @@ function checkFits(o: ResolvedOptions, sh: ShapeSet): void {
     );
   }
 }
+
+/**
+ * The paper's 20 shapes per image are for 224 px. Smaller images keep roughly the same density (shapes per
+ * area), with at least 4 (2 below 48 px), so `xwb generate --size 64` works without tuning.
+ */
+export function defaultShapeCount(width: number, height: number): number {
+  // Below 48 px even four shapes of the generator's minimum radius (4 px) rarely fit without touching.
+  const floor = Math.min(width, height) < 48 ? 2 : 4;
+  return Math.max(floor, Math.min(20, Math.round((20 * width * height) / (224 * 224))));
+}

@@ -115,3 +115,21 @@ test('packing limits are not checked when overlap is allowed', () => {
   const o = resolveOptions({ width: 64, height: 64, shapesPerImage: 40, radius: [8, 10], overlap: true });
   assert.deepEqual(o.shapesPerImage, [40, 40]);
 });
+
+test('defaultShapeCount keeps the paper density and always lays out at the default radii', async () => {
+  const { defaultShapeCount } = await import('../../../src/data/synthetic/options.js');
+  const { drawImage, parseShapes } = await import('../../../src/data/synthetic/index.js');
+  assert.equal(defaultShapeCount(224, 224), 20);
+  assert.equal(defaultShapeCount(64, 64), 4);
+  assert.equal(defaultShapeCount(32, 32), 2);
+  for (const size of [24, 32, 48, 64, 96, 128, 224]) {
+    const o = resolveOptions({
+      width: size,
+      height: size,
+      images: 4,
+      shapesPerImage: defaultShapeCount(size, size),
+    });
+    for (let i = 0; i < 4; i++)
+      assert.doesNotThrow(() => drawImage(o, parseShapes(o), i, i % 2 === 0), `${size} px`);
+  }
+});

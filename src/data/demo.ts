@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Store } from '../store/index.js';
+import { type ImportReport, importDataset } from './import/import.js';
+import { generateDataset } from './synthetic/generate.js';
+
+/** The built-in demo: the paper's task (a triangle among circles) at a size that trains in minutes. */
+export const DEMO_OPTIONS = {
+  images: 200,
+  positives: 124,
+  width: 64,
+  height: 64,
+  shapesPerImage: 6,
+  seed: 2019,
+};
+export const DEMO_NAME = 'demo-triangles';
+
+/** Where the demo (and datasets generated from the workbench) live: next to the store. */
+export function datasetsFolder(store: Store): string {
+  return join(dirname(store.path), 'datasets');
+}
+
+/**
+ * Generates (once) and imports the demo dataset when the store has no dataset yet; null when it has one. The CLI's
+ * `start` and the workbench's "create the demo dataset" both come here, so they make the same set in the same place.
+ */
+export async function ensureDemoDataset(
+  store: Store,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ImportReport | null> {
+  if (store.datasets.list().length > 0) return null;
+  const dir = join(datasetsFolder(store), DEMO_NAME);
+  if (!existsSync(dir)) await generateDataset(dir, DEMO_OPTIONS, onProgress);
+  return importDataset(store, dir, { name: DEMO_NAME });
+}
