@@ -20,7 +20,8 @@ export class SeededDropout extends tf.layers.Layer {
 
   constructor(config: SeededDropoutConfig) {
     super({ name: config.name });
-    if (!(config.rate >= 0 && config.rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${config.rate}`);
+    if (!(config.rate >= 0 && config.rate < 1))
+      throw new Error(`dropout rate must be in [0, 1), got ${config.rate}`);
     this.rate = config.rate;
     this.seed = config.seed;
   }

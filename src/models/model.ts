@@ -112,11 +112,15 @@ class ComposedModel implements XwbModel {
         : (this.parts.explainer!.apply(x, {
             training: partTraining(options.training, 'explainer'),
           }) as tf.Tensor4D);
-      const inputs = this.classifierInputs.map((k) => (k === 'image' ? x : explanation));
-      const logits = this.parts.classifier.apply(inputs, {
-        training: partTraining(options.training, 'classifier'),
-      }) as tf.Tensor2D;
-      return { logits, explanation: explanation as tf.Tensor4D };
+      const classify = (map: tf.Tensor) =>
+        this.parts.classifier.apply(
+          this.classifierInputs.map((k) => (k === 'image' ? x : map)),
+          { training: partTraining(options.training, 'classifier') },
+        ) as tf.Tensor2D;
+      const logits = classify(explanation);
+      if (!options.deletion || white) return { logits, explanation: explanation as tf.Tensor4D };
+      const deletedLogits = classify(tf.sub(1, explanation));
+      return { logits, explanation: explanation as tf.Tensor4D, deletedLogits };
     });
   }
 
@@ -145,8 +149,19 @@ export function buildExpClass(options: ExpClassOptions): XwbModel {
   const spec = resolveExpClass(options);
   if (spec.kind !== 'expclass') throw new Error('internal: wrong spec kind');
   const o = spec.options;
-  const explainer = buildUNetExplainer({ ...o, bias: o.explainerBias });
-  const classifier = buildVggClassifier({ ...o, seed: classifierSeed(o.seed), mode: 'gate' });
+  const explainer = buildUNetExplainer({
+    ...o,
+    bias: o.explainerBias,
+    upsample: o.explainerUpsample,
+    head: o.explainerHead,
+    batchNorm: o.explainerBatchNorm,
+  });
+  const classifier = buildVggClassifier({
+    ...o,
+    seed: classifierSeed(o.seed),
+    mode: 'gate',
+    gateAt: o.gateAt,
+  });
   return composeModel(spec, { explainer, classifier });
 }
 

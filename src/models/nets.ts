@@ -22,37 +22,62 @@ export const IMAGE_INPUT = 'image';
 export const MAP_INPUT = 'explanation';
 
 /**
- * The explainer of expclass_torch.py: a 3-level U-Net (blocks of base·1, ·2, ·4 filters, each followed by 2×2
- * max pooling), 2×2 stride-2 transposed convolutions whose outputs are ADDED to the matching encoder block, a 1×1
- * head, batch normalisation whose beta starts at `bias`, tanh, then ReLU: a map in [0, 1).
- * Its convolutions have no batch normalisation, as in the reference.
+ * The explainer: a 3-level U-Net (blocks of base·1, ·2, ·4 filters, each followed by 2×2 max pooling) whose
+ * decoder outputs are ADDED to the matching encoder block, then a 1×1 head that makes a map in [0, 1].
+ *
+ * - upsample 'transpose' (expclass_torch.py): 2×2 stride-2 transposed convolutions. Each output pixel sees one
+ *   kernel tap chosen by its position modulo 2, which paints the period-2 lattice measured on every map
+ *   (Odena et al. 2016, "Deconvolution and checkerboard artifacts").
+ *   'resize': nearest-neighbour ×2 then a 3×3 convolution, which treats every output position alike.
+ * - head 'tanh-relu' (reference): batch normalisation whose beta starts at `bias`, tanh, ReLU. It starts
+ *   saturated (tanh′(3) ≈ 0.01) and a pixel at 0 passes no gradient, so a map that died stays dead.
+ *   'sigmoid': sigmoid(conv + bias), never saturated at zero: a pixel switched off can come back.
+ * - explainerBatchNorm: batch normalisation in the explainer's blocks (the reference has none).
  */
 export function buildUNetExplainer(o: {
   inputSize: number;
   channels: number;
   base: number;
   bias: number;
+  upsample: 'transpose' | 'resize';
+  head: 'tanh-relu' | 'sigmoid';
+  batchNorm: boolean;
   seed?: number;
 }): tf.LayersModel {
   const seeds = new Seeds(o.seed);
   const b = o.base;
+  const bn = o.batchNorm;
   const image = tf.input({ name: IMAGE_INPUT, shape: [o.inputSize, o.inputSize, o.channels] });
-  const d1 = convBlock(image, b, 'exp_d1', seeds, false);
-  const d2 = convBlock(maxPool(d1, 'exp_pool1'), 2 * b, 'exp_d2', seeds, false);
-  const d3 = convBlock(maxPool(d2, 'exp_pool2'), 4 * b, 'exp_d3', seeds, false);
+  const d1 = convBlock(image, b, 'exp_d1', seeds, bn);
+  const d2 = convBlock(maxPool(d1, 'exp_pool1'), 2 * b, 'exp_d2', seeds, bn);
+  const d3 = convBlock(maxPool(d2, 'exp_pool2'), 4 * b, 'exp_d3', seeds, bn);
   let y = maxPool(d3, 'exp_pool3');
   const up = (x: tf.SymbolicTensor, filters: number, name: string) =>
-    apply(
-      tf.layers.conv2dTranspose({
-        name,
-        filters,
-        kernelSize: 2,
-        strides: 2,
-        padding: 'valid',
-        kernelInitializer: heNormal(seeds),
-      }),
-      x,
-    );
+    o.upsample === 'transpose'
+      ? apply(
+          tf.layers.conv2dTranspose({
+            name,
+            filters,
+            kernelSize: 2,
+            strides: 2,
+            padding: 'valid',
+            kernelInitializer: heNormal(seeds),
+          }),
+          x,
+        )
+      : apply(
+          tf.layers.conv2d({
+            name,
+            filters,
+            kernelSize: 3,
+            padding: 'same',
+            kernelInitializer: heNormal(seeds),
+          }),
+          apply(
+            tf.layers.upSampling2d({ name: `${name}_resize`, size: [2, 2], interpolation: 'nearest' }),
+            x,
+          ),
+        );
   const levels: [tf.SymbolicTensor, number, string][] = [
     [d3, 4 * b, '3'],
     [d2, 2 * b, '2'],
@@ -60,7 +85,21 @@ export function buildUNetExplainer(o: {
   ];
   for (const [skip, filters, k] of levels) {
     const sum = apply(tf.layers.add({ name: `exp_skip${k}` }), [up(y, filters, `exp_up${k}`), skip]);
-    y = convBlock(sum, filters, `exp_u${k}`, seeds, false);
+    y = convBlock(sum, filters, `exp_u${k}`, seeds, bn);
+  }
+  if (o.head === 'sigmoid') {
+    y = apply(
+      tf.layers.conv2d({
+        name: 'exp_head',
+        filters: 1,
+        kernelSize: 1,
+        activation: 'sigmoid',
+        kernelInitializer: glorotUniform(seeds),
+        biasInitializer: tf.initializers.constant({ value: o.bias }),
+      }),
+      y,
+    );
+    return tf.model({ name: 'explainer', inputs: image, outputs: y });
   }
   y = apply(
     tf.layers.conv2d({
@@ -134,6 +173,14 @@ export interface VggOptions {
    */
   mode: 'gate' | 'map' | 'map+conv1x1';
   explanationPool?: 'avg' | 'max';
+  /**
+   * Where the map gates ('gate' mode): 'stages' multiplies it into every block's features (Rio-Torto et al.);
+   * 'input' multiplies the image by it once and leaves the blocks alone (the masking game of Dabkowski & Gal
+   * 2017: the classifier sees only what the map keeps).
+   */
+  gateAt?: 'stages' | 'input';
+  /** 'input' gating: the value a pixel takes where the map is 0 (see buildVggClassifier). */
+  maskFill?: number;
 }
 
 /**
@@ -150,8 +197,31 @@ export function buildVggClassifier(o: VggOptions): tf.LayersModel {
   let gate: tf.SymbolicTensor | null = null;
   if (o.mode === 'gate') {
     inputs = [image, map];
-    x = image;
-    gate = map;
+    if (o.gateAt === 'input') {
+      // fill + m·(x − fill): where the map is 0 the classifier sees a plain image of the fill value (the
+      // data's mean colour), not black, so a sparse map is a deletion of evidence rather than a new kind of
+      // input (Fong & Vedaldi 2017 perturb towards a constant or blur for the same reason). Written as a
+      // frozen 1×1 convolution (identity kernel, bias −fill) and a multiply, two ops every method understands.
+      const centre = tf.layers.conv2d({
+        name: 'cls_centre',
+        filters: o.channels,
+        kernelSize: 1,
+        trainable: false,
+        kernelInitializer: 'zeros',
+        biasInitializer: tf.initializers.constant({ value: -(o.maskFill ?? 0) }),
+      });
+      const centred = apply(centre, image);
+      const identity = [
+        tf.tidy(() => tf.reshape(tf.eye(o.channels), [1, 1, o.channels, o.channels])),
+        tf.fill([o.channels], -(o.maskFill ?? 0)),
+      ];
+      centre.setWeights(identity);
+      tf.dispose(identity);
+      x = apply(tf.layers.multiply({ name: 'cls_gate_input' }), [centred, map]);
+    } else {
+      x = image;
+      gate = map;
+    }
   } else if (o.mode === 'map') {
     inputs = [map];
     x = map;

@@ -49,6 +49,16 @@ function resolveCommon(builder: string, o: CommonModelOptions) {
   return { ...common, seed: positiveInteger(builder, 'seed', o.seed, 0) };
 }
 
+function oneOf<T extends string>(builder: string, name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    fail(
+      builder,
+      `option ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as T;
+}
+
 export function resolveExpClass(o: ExpClassOptions): ModelSpec {
   const builder = 'buildExpClass';
   const common = resolveCommon(builder, o);
@@ -56,11 +66,39 @@ export function resolveExpClass(o: ExpClassOptions): ModelSpec {
   if (explanationPool !== 'avg' && explanationPool !== 'max') {
     fail(builder, `option explanationPool must be 'avg' or 'max', got ${JSON.stringify(explanationPool)}`);
   }
-  const explainerBias = o.explainerBias ?? 3;
+  const explainerUpsample = oneOf(builder, 'explainerUpsample', o.explainerUpsample ?? 'resize', [
+    'transpose',
+    'resize',
+  ] as const);
+  const explainerHead = oneOf(builder, 'explainerHead', o.explainerHead ?? 'sigmoid', [
+    'tanh-relu',
+    'sigmoid',
+  ] as const);
+  const explainerBias = o.explainerBias ?? (explainerHead === 'sigmoid' ? 0 : 3);
   if (typeof explainerBias !== 'number' || !Number.isFinite(explainerBias)) {
     fail(builder, 'option explainerBias must be a finite number');
   }
-  return { kind: 'expclass', options: { ...common, explanationPool, explainerBias } };
+  const explainerBatchNorm = o.explainerBatchNorm ?? false;
+  if (typeof explainerBatchNorm !== 'boolean')
+    fail(builder, 'option explainerBatchNorm must be true or false');
+  const gateAt = oneOf(builder, 'gateAt', o.gateAt ?? 'stages', ['stages', 'input'] as const);
+  const maskFill = o.maskFill ?? 0.5;
+  if (typeof maskFill !== 'number' || !(maskFill >= 0 && maskFill <= 1)) {
+    fail(builder, `option maskFill must be a number in [0, 1], got ${JSON.stringify(maskFill)}`);
+  }
+  return {
+    kind: 'expclass',
+    options: {
+      ...common,
+      explanationPool,
+      explainerBias,
+      explainerUpsample,
+      explainerHead,
+      explainerBatchNorm,
+      gateAt,
+      maskFill,
+    },
+  };
 }
 
 export function resolveXcnn(o: XcnnOptions): ModelSpec {

@@ -82,7 +82,8 @@ function readManifest(dir: string): Manifest {
   // Re-validating through the builders' resolvers rejects edited or corrupt options with the usual messages.
   let resolved: ModelSpec;
   try {
-    if (spec?.kind === 'expclass') resolved = resolveExpClass(spec.options as ExpClassOptions);
+    if (spec?.kind === 'expclass')
+      resolved = resolveExpClass(legacyExpClass(spec.options as ExpClassOptions));
     else if (spec?.kind === 'xcnn') resolved = resolveXcnn(spec.options as XcnnOptions);
     else if (spec?.kind === 'classifier') resolved = resolveClassifier(spec.options as ClassifierOptions);
     else throw new Error(`unknown model kind ${JSON.stringify(spec?.kind)}`);
@@ -90,6 +91,15 @@ function readManifest(dir: string): Manifest {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
   return { format: FORMAT, version: VERSION, spec: resolved };
+}
+
+/**
+ * Manifests written before the explainer's layout became an option hold the reference layout; reading them with
+ * today's defaults would describe a model other than the one whose layers were saved.
+ */
+function legacyExpClass(o: ExpClassOptions): ExpClassOptions {
+  if (o == null || typeof o !== 'object' || 'explainerHead' in o) return o;
+  return { explainerUpsample: 'transpose', explainerHead: 'tanh-relu', ...o };
 }
 
 function checkShape(dir: string, part: string, got: (number | null)[], want: (number | null)[]): void {

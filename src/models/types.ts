@@ -37,8 +37,22 @@ export interface CommonModelOptions {
 export interface ExpClassOptions extends CommonModelOptions {
   /** How the explanation follows the features down the classifier: 'avg' (reference code) or 'max' (2019 text). */
   explanationPool?: 'avg' | 'max';
-  /** Initial beta of the explainer's final batch normalisation (default 3.0: tanh(3) ≈ 0.995, an almost white map). */
+  /**
+   * Initial offset of the explainer's head: beta of its batch normalisation for 'tanh-relu' (3.0: tanh(3) ≈
+   * 0.995, an almost white map), the bias before the sigmoid for 'sigmoid' (default 0: a grey map that can move
+   * either way). Default: 3 for 'tanh-relu', 0 for 'sigmoid'.
+   */
   explainerBias?: number;
+  /** How the explainer's decoder upsamples (default 'resize'; 'transpose' is the reference's). See nets.ts. */
+  explainerUpsample?: 'transpose' | 'resize';
+  /** The explainer's output head (default 'sigmoid'; 'tanh-relu' is the reference's). See nets.ts. */
+  explainerHead?: 'tanh-relu' | 'sigmoid';
+  /** Batch normalisation in the explainer's conv blocks (default false, as the reference). */
+  explainerBatchNorm?: boolean;
+  /** Where the map gates the classifier: every stage (default, the paper) or the input image only. */
+  gateAt?: 'stages' | 'input';
+  /** 'input' gating: the grey level in [0, 1] a pixel takes where the map is 0 (default 0.5). */
+  maskFill?: number;
 }
 
 export interface XcnnOptions extends CommonModelOptions {
@@ -70,6 +84,8 @@ export interface ForwardOptions {
    * `xcnn` rejects it because its classifier sees nothing but the map.
    */
   whiteExplanation?: boolean;
+  /** Also run the classifier with the map inverted (1 − map): `deletedLogits`, for the deletion loss. */
+  deletion?: boolean;
 }
 
 export interface ModelOutputs {
@@ -77,6 +93,8 @@ export interface ModelOutputs {
   logits: tf.Tensor2D;
   /** [N, S, S, 1]: expclass in [0, 1), xcnn in [-1, 1], classifier all ones. */
   explanation: tf.Tensor4D;
+  /** With `deletion`: the logits of the classifier given 1 − map. */
+  deletedLogits?: tf.Tensor2D;
 }
 
 /** Trainable variables by part: training phases freeze one part by passing only the other to the optimiser. */

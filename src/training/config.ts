@@ -26,7 +26,8 @@ import { MASK_SOURCES, type MaskSource } from './data/masks.js';
 import { RESIZE_MODES, type ResizeMode } from './data/placement.js';
 import { kerasL1ToMeanWeight, meanWeightToAlpha } from './losses.js';
 
-export const CONFIG_VERSION = 1;
+/** 2: the explainer's layout (upsampling, head, batch norm) and the gate's place became options. */
+export const CONFIG_VERSION = 2;
 export const PHASES = ['classifier', 'explainer', 'joint'] as const;
 export type PhaseName = (typeof PHASES)[number];
 export const OPTIMIZERS = ['sgd', 'adadelta', 'adam'] as const;
@@ -68,8 +69,15 @@ export interface ModelConfig {
   dropout: number;
   /** expclass only. */
   explanationPool: 'avg' | 'max';
-  /** expclass only: the initial beta of the explainer's last batch norm (3 → an almost white map). */
+  /** expclass only: the initial offset of the explainer's head (see ExpClassOptions.explainerBias). */
   explainerBias: number;
+  /** expclass only: see src/models/nets.ts. */
+  explainerUpsample: 'transpose' | 'resize';
+  explainerHead: 'tanh-relu' | 'sigmoid';
+  explainerBatchNorm: boolean;
+  gateAt: 'stages' | 'input';
+  /** 'input' gating: the grey a masked-out pixel takes; 'auto' = the training split's mean pixel value. */
+  maskFill: number | 'auto';
   /** xcnn only. */
   generatorFilters: number;
   /** xcnn only. */
@@ -88,6 +96,8 @@ export interface LossConfig {
   l1: L1Weight | null;
   /** λ of Rieger's block-diagonal L1 on the dense layers (0 = off). */
   blockDiagonal: number;
+  /** δ of the deletion term in the phases that train the explainer (0 = off); see losses.ts. */
+  deletion: number;
   /** Inverse-frequency class weights in the cross-entropy. */
   classWeights: boolean;
 }
@@ -238,8 +248,29 @@ function resolvePhase(kind: ModelKind, phase: PhaseName, raw: unknown): PhaseCon
   };
 }
 
-function resolveModel(raw: unknown): ModelConfig {
-  const m = object('model', raw);
+/**
+ * The paper-faithful layout (expclass_torch.py, Rio-Torto et al. 2019): transposed-convolution decoder, saturated
+ * tanh-then-ReLU head, map gating every stage, no batch normalisation in the classifier. `--faithful` asks for it.
+ */
+export const FAITHFUL_MODEL = {
+  batchNorm: false,
+  explainerUpsample: 'transpose',
+  explainerHead: 'tanh-relu',
+  explainerBias: 3,
+  explainerBatchNorm: false,
+  gateAt: 'stages',
+} as const;
+
+/** What a version-1 config (stored before the layout options existed) was trained with. */
+const VERSION_1_MODEL = {
+  explainerUpsample: 'transpose',
+  explainerHead: 'tanh-relu',
+  explainerBias: 3,
+} as const;
+
+function resolveModel(raw: unknown, version: number): ModelConfig {
+  const given = object('model', raw);
+  const m = version === 1 ? { ...VERSION_1_MODEL, ...given } : given;
   rejectUnknown('model', m, [
     'kind',
     'inputSize',
@@ -248,6 +279,11 @@ function resolveModel(raw: unknown): ModelConfig {
     'dropout',
     'explanationPool',
     'explainerBias',
+    'explainerUpsample',
+    'explainerHead',
+    'explainerBatchNorm',
+    'gateAt',
+    'maskFill',
     'generatorFilters',
     'conv1x1',
   ]);
@@ -267,15 +303,41 @@ function resolveModel(raw: unknown): ModelConfig {
     batchNorm: bool('model.batchNorm', m.batchNorm ?? true),
     dropout,
     explanationPool: oneOf('model.explanationPool', m.explanationPool ?? 'avg', ['avg', 'max'] as const),
-    explainerBias: inRange('model.explainerBias', m.explainerBias ?? 3, -100, 100),
+    ...resolveExplainerLayout(m),
     generatorFilters: integer('model.generatorFilters', m.generatorFilters ?? 128, 1, 4096),
     conv1x1: bool('model.conv1x1', m.conv1x1 ?? false),
   };
 }
 
+function resolveExplainerLayout(m: Record<string, unknown>) {
+  const explainerHead = oneOf('model.explainerHead', m.explainerHead ?? 'sigmoid', [
+    'tanh-relu',
+    'sigmoid',
+  ] as const);
+  return {
+    explainerBias: inRange(
+      'model.explainerBias',
+      m.explainerBias ?? (explainerHead === 'sigmoid' ? 0 : 3),
+      -100,
+      100,
+    ),
+    explainerUpsample: oneOf('model.explainerUpsample', m.explainerUpsample ?? 'resize', [
+      'transpose',
+      'resize',
+    ] as const),
+    explainerHead,
+    explainerBatchNorm: bool('model.explainerBatchNorm', m.explainerBatchNorm ?? false),
+    gateAt: oneOf('model.gateAt', m.gateAt ?? 'stages', ['stages', 'input'] as const),
+    maskFill:
+      m.maskFill === undefined || m.maskFill === 'auto'
+        ? ('auto' as const)
+        : inRange('model.maskFill', m.maskFill, 0, 1),
+  };
+}
+
 function resolveLoss(raw: unknown): LossConfig {
   const l = object('loss', raw);
-  rejectUnknown('loss', l, ['beta', 'gamma', 'l1', 'blockDiagonal', 'classWeights']);
+  rejectUnknown('loss', l, ['beta', 'gamma', 'l1', 'blockDiagonal', 'classWeights', 'deletion']);
   let l1: L1Weight | null = null;
   if (l.l1 !== undefined && l.l1 !== null) {
     const o = object('loss.l1', l.l1);
@@ -290,6 +352,7 @@ function resolveLoss(raw: unknown): LossConfig {
     gamma: inRange('loss.gamma', l.gamma ?? 0, 0, 1e6),
     l1,
     blockDiagonal: inRange('loss.blockDiagonal', l.blockDiagonal ?? 0, 0, 1e6),
+    deletion: inRange('loss.deletion', l.deletion ?? 0, 0, 1e6),
     classWeights: bool('loss.classWeights', l.classWeights ?? false),
   };
 }
@@ -356,14 +419,14 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     'deadExplainer',
     'resumedFrom',
   ]);
-  if (c.version !== undefined && c.version !== CONFIG_VERSION) {
+  if (c.version !== undefined && c.version !== CONFIG_VERSION && c.version !== 1) {
     fail(
       'version',
-      `${JSON.stringify(c.version)} is not supported (this xwb writes version ${CONFIG_VERSION})`,
+      `${JSON.stringify(c.version)} is not supported (this xwb reads versions 1 and ${CONFIG_VERSION})`,
     );
   }
   const datasetId = integer('datasetId', c.datasetId, 1);
-  const model = resolveModel(c.model);
+  const model = resolveModel(c.model, c.version === 1 ? 1 : CONFIG_VERSION);
   const rawPhases = object('phases', c.phases);
   const own = KIND_PHASES[model.kind];
   for (const name of Object.keys(rawPhases)) {
@@ -432,6 +495,8 @@ export interface Objective {
   gamma: number;
   /** λ of the block-diagonal penalty in this phase (0 when the classifier is frozen). */
   blockDiagonal: number;
+  /** δ of the deletion term in this phase (0 when the explainer is frozen or the model has none). */
+  delta: number;
 }
 
 /** α, β, γ and λ of one phase, with loss.l1 converted (see the module comment). */
@@ -439,16 +504,20 @@ export function phaseObjective(config: TrainConfig, phase: PhaseName): Objective
   const p = phaseConfig(config, phase);
   const { l1, beta, gamma, blockDiagonal } = config.loss;
   const block = phaseTrainsClassifier(phase) ? blockDiagonal : 0;
+  const delta = phaseTrainsExplainer(phase) && config.model.kind === 'expclass' ? config.loss.deletion : 0;
   if (l1 === null || !phaseTrainsExplainer(phase))
-    return { alpha: p.alpha, beta, gamma, blockDiagonal: block };
+    return { alpha: p.alpha, beta, gamma, blockDiagonal: block, delta };
   const s = config.model.inputSize;
   const lambda =
     l1.convention === 'keras' ? kerasL1ToMeanWeight(l1.weight, s, s, config.data.batchSize) : l1.weight;
-  return { alpha: meanWeightToAlpha(lambda), beta: 1, gamma, blockDiagonal: block };
+  return { alpha: meanWeightToAlpha(lambda), beta: 1, gamma, blockDiagonal: block, delta };
 }
 
-/** The options of the model builders for a dataset with `classes` classes. */
-export function modelOptions(config: TrainConfig, classes: number) {
+/**
+ * The options of the model builders for a dataset with `classes` classes. `meanPixel` (the training split's mean
+ * value) resolves maskFill 'auto'.
+ */
+export function modelOptions(config: TrainConfig, classes: number, meanPixel = 0.5) {
   const m = config.model;
   return {
     inputSize: m.inputSize,
@@ -459,6 +528,11 @@ export function modelOptions(config: TrainConfig, classes: number) {
     seed: config.seed,
     explanationPool: m.explanationPool,
     explainerBias: m.explainerBias,
+    explainerUpsample: m.explainerUpsample,
+    explainerHead: m.explainerHead,
+    explainerBatchNorm: m.explainerBatchNorm,
+    gateAt: m.gateAt,
+    maskFill: m.maskFill === 'auto' ? meanPixel : m.maskFill,
     generatorFilters: m.generatorFilters,
     conv1x1: m.conv1x1,
   };

@@ -1,7 +1,7 @@
 /**
  * The training objective of the in-model explainers, as pure functions on tensors:
  *
- *   L      = α·CE + (1 − α)·L_expl
+ *   L      = α·CE + (1 − α)·L_expl + δ·deletion
  *   L_expl = β·L1 + (1 − β)·TV + γ·hybrid
  *
  * after Rio-Torto et al. (the unsupervised L1 + TV loss, and the weakly supervised "hybrid" term that penalises
@@ -23,6 +23,13 @@ export interface LossOptions {
   classWeights?: readonly number[];
   /** Added to the hybrid term's denominator so an all-object mask gives 0, not 0/0 (default 1e-6). */
   hybridEps?: number;
+  /** Weight δ ≥ 0 of the deletion term (default 0; needs `deletedLogits`). */
+  delta?: number;
+  /**
+   * Classes whose evidence the map must hold, one 0/1 per class (default: all). The deletion term counts only
+   * images of these classes: in a "target or not" dataset the negative class has no evidence to delete.
+   */
+  deletionClasses?: readonly number[];
 }
 
 export interface ExplanationMasks {
@@ -40,6 +47,8 @@ export interface LossInputs {
   /** [N, H, W, 1]. */
   explanation: tf.Tensor4D;
   masks?: ExplanationMasks;
+  /** [N, classes]: the classifier's scores with the map inverted (1 − map), for the deletion term. */
+  deletedLogits?: tf.Tensor2D;
 }
 
 /** The loss and its parts, each a scalar, for logging. The caller owns (and disposes) all of them. */
@@ -52,6 +61,8 @@ export interface LossParts {
   tv: tf.Scalar;
   /** 0 when no image of the batch has a mask. */
   hybrid: tf.Scalar;
+  /** 0 when δ = 0. */
+  deletion: tf.Scalar;
 }
 
 function checkExplanation(where: string, e: tf.Tensor): void {
@@ -161,6 +172,37 @@ export function hybridLoss(explanation: tf.Tensor4D, masks: ExplanationMasks, ep
   });
 }
 
+/**
+ * The deletion side of the masking game (Dabkowski & Gal 2017; Fong & Vedaldi 2017): with the map inverted the
+ * classifier should no longer find the image's class, so evidence cannot hide outside the map. Per image
+ * −log(1 − p_y(image with 1 − map)), averaged over the images whose class is in `deletionClasses`.
+ */
+export function deletionLoss(
+  deletedLogits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  deletionClasses?: readonly number[],
+): tf.Scalar {
+  const [n, classes] = deletedLogits.shape;
+  if (labels.shape[0] !== n)
+    throw new Error(`deletionLoss: ${n} rows of deleted logits but ${labels.shape[0]} labels`);
+  if (deletionClasses !== undefined && deletionClasses.length !== classes) {
+    throw new Error(
+      `deletionLoss: deletionClasses must have ${classes} entries, got ${deletionClasses.length}`,
+    );
+  }
+  return tf.tidy(() => {
+    const oneHot = tf.oneHot(labels, classes);
+    // log(1 − p_y) as the log of the other classes' probabilities: stable where p_y → 1.
+    const logRest = tf.logSumExp(tf.add(tf.logSoftmax(deletedLogits), tf.mul(oneHot, -1e9)), 1);
+    const perImage = tf.neg(logRest);
+    const counts =
+      deletionClasses === undefined
+        ? tf.onesLike(perImage)
+        : tf.sum(tf.mul(oneHot, tf.tensor1d(deletionClasses as number[])), 1);
+    return tf.div(tf.sum(tf.mul(counts, perImage)), tf.maximum(tf.sum(counts), 1));
+  });
+}
+
 /** The full objective with its parts. Inside tf.variableGrads only `total` survives unless the others are kept. */
 export function xwbLoss(inputs: LossInputs, options: LossOptions): LossParts {
   const alpha = unitInterval('alpha', options.alpha);
@@ -179,8 +221,13 @@ export function xwbLoss(inputs: LossInputs, options: LossOptions): LossParts {
     const tv = tvLoss(explanation);
     const hybrid = masks ? hybridLoss(explanation, masks, options.hybridEps) : tf.scalar(0);
     const expl = tf.addN([tf.mul(beta, l1), tf.mul(1 - beta, tv), tf.mul(gamma, hybrid)]) as tf.Scalar;
-    const total = tf.add(tf.mul(alpha, ce), tf.mul(1 - alpha, expl)) as tf.Scalar;
-    return { total, ce, expl, l1, tv, hybrid };
+    const delta = options.delta ?? 0;
+    const deletion =
+      delta > 0 && inputs.deletedLogits
+        ? deletionLoss(inputs.deletedLogits, labels, options.deletionClasses)
+        : tf.scalar(0);
+    const total = tf.addN([tf.mul(alpha, ce), tf.mul(1 - alpha, expl), tf.mul(delta, deletion)]) as tf.Scalar;
+    return { total, ce, expl, l1, tv, hybrid, deletion };
   });
 }
 

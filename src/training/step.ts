@@ -51,11 +51,19 @@ export interface StepContext {
   behaviour: PhaseBehaviour;
   objective: Objective;
   classWeights?: readonly number[];
+  /** 0/1 per class: the classes the deletion term applies to (see LossOptions.deletionClasses). */
+  deletionClasses?: readonly number[];
 }
 
 function lossOptions(ctx: StepContext): LossOptions {
-  const { alpha, beta, gamma } = ctx.objective;
-  return { alpha, beta, gamma, ...(ctx.classWeights ? { classWeights: ctx.classWeights } : {}) };
+  const { alpha, beta, gamma, delta } = ctx.objective;
+  return {
+    alpha,
+    beta,
+    gamma,
+    ...(delta > 0 ? { delta, ...(ctx.deletionClasses ? { deletionClasses: ctx.deletionClasses } : {}) } : {}),
+    ...(ctx.classWeights ? { classWeights: ctx.classWeights } : {}),
+  };
 }
 
 /** The loss of a batch and the scalars to report, as [loss, ce, l1, tv, hybrid, block, correct, mapMean]. */
@@ -65,12 +73,14 @@ function batchScalars(
   training: boolean,
 ): { total: tf.Scalar; report: tf.Tensor1D } {
   const { model, behaviour, objective } = ctx;
-  const out = model.predict(batch.x, training ? behaviour.train : behaviour.evaluate);
+  const forward = training ? behaviour.train : behaviour.evaluate;
+  const out = model.predict(batch.x, objective.delta > 0 ? { ...forward, deletion: true } : forward);
   const parts: LossParts = xwbLoss(
     {
       logits: out.logits,
       labels: batch.y,
       explanation: out.explanation,
+      ...(out.deletedLogits ? { deletedLogits: out.deletedLogits } : {}),
       ...(batch.masks ? { masks: { mask: batch.masks, present: batch.maskPresent } } : {}),
     },
     lossOptions(ctx),
@@ -145,6 +155,7 @@ export async function parallelTrainStep(
     loss: lossOptions(ctx),
     training: behaviour.train.training ?? false,
     ...(behaviour.train.whiteExplanation ? { whiteExplanation: true } : {}),
+    ...(objective.delta > 0 ? { deletion: true } : {}),
   };
   const { grads, losses } = await trainer.gradients(
     {

@@ -164,8 +164,19 @@ function copyHistory(store: Store, run: Run, plan: ResumePlan): Map<number, Chec
   return copied;
 }
 
-function buildModel(config: TrainConfig, classes: number): XwbModel {
-  const o = modelOptions(config, classes);
+/** The mean of every pixel value of a split: what maskFill 'auto' resolves to. */
+export function meanPixel(data: ImageSetData): number {
+  let sum = 0;
+  let count = 0;
+  for (const item of data.items) {
+    for (let i = 0; i < item.pixels.length; i++) sum += item.pixels[i];
+    count += item.pixels.length;
+  }
+  return count === 0 ? 0.5 : sum / count;
+}
+
+function buildModel(config: TrainConfig, train: ImageSetData): XwbModel {
+  const o = modelOptions(config, train.classes.length, meanPixel(train));
   if (config.model.kind === 'expclass') return buildExpClass(o);
   if (config.model.kind === 'xcnn') return buildXcnn(o);
   return buildClassifier(o);
@@ -419,7 +430,7 @@ async function execute(
         : handOn(phases, i - 1, store.runs.checkpoints(run.id));
       model?.dispose();
       model = null;
-      model = from ? await loadCheckpoint(from) : buildModel(config, train.classes.length);
+      model = from ? await loadCheckpoint(from) : buildModel(config, train);
       if (usesParallel(spread, config.data.batchSize)) {
         session.parallel = await parallelFor(session.parallel, model, options.engine.name, spread);
         parallel = session.parallel;

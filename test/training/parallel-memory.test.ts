@@ -57,7 +57,7 @@ test('128 px, batch 8, micro-batches of 2: four passes of 2 images, and the heap
   const totals = emptyTotals();
   try {
     await parallelTrainStep(
-      { model, behaviour, objective: { alpha: 0.9, beta: 1, gamma: 0, blockDiagonal: 0 } },
+      { model, behaviour, objective: { alpha: 0.9, beta: 1, gamma: 0, blockDiagonal: 0, delta: 0 } },
       trainer,
       optimizer,
       batch,

@@ -104,7 +104,7 @@ test('one step through 2 replicas in micro-batches of 3 = the plain step (weight
   const context = (model: XwbModel): StepContext => ({
     model,
     behaviour: phaseBehaviour(model, 'classifier'),
-    objective: { alpha: 1, beta: 0.9, gamma: 0, blockDiagonal: 0.05 },
+    objective: { alpha: 1, beta: 0.9, gamma: 0, blockDiagonal: 0.05, delta: 0 },
   });
   const phase = { optimizer: 'sgd' as const, lr: 0.1, weightDecay: 0.01 };
   const trainer = await ParallelTrainer.create({

@@ -1,7 +1,12 @@
 import type { EngineName } from '../../engine/types.js';
 import { isEngineName } from '../../engine/types.js';
 import { defaultStorePath } from '../../store/index.js';
-import type { OptimizerName, PhaseName, TrainConfigInput } from '../../training/config.js';
+import {
+  FAITHFUL_MODEL,
+  type OptimizerName,
+  type PhaseName,
+  type TrainConfigInput,
+} from '../../training/config.js';
 import { MASK_SOURCES, type MaskSource } from '../../training/data/masks.js';
 import type { TrainEvent, TrainResult } from '../../training/events.js';
 import { type Command, type Io, intOption, numberOption, type ParsedArgs, stringOption } from '../command.js';
@@ -89,7 +94,26 @@ export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfig
   const model: NonNullable<TrainConfigInput['model']> = { kind };
   if (v.size !== undefined) model.inputSize = intOption(v, 'size', 224, 16, 4096);
   if (v.base !== undefined) model.base = intOption(v, 'base', 32, 1, 1024);
+  if (v.faithful) Object.assign(model, FAITHFUL_MODEL);
   if (v['no-batchnorm']) model.batchNorm = false;
+  const choice = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const x = stringOption(v, name);
+    if (x === undefined) return undefined;
+    if (!(allowed as readonly string[]).includes(x))
+      throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${x}"`);
+    return x as T;
+  };
+  const upsample = choice('upsample', ['transpose', 'resize'] as const);
+  if (upsample) model.explainerUpsample = upsample;
+  const head = choice('head', ['tanh-relu', 'sigmoid'] as const);
+  if (head) model.explainerHead = head;
+  if (v['explainer-bias'] !== undefined)
+    model.explainerBias = numberOption(v, 'explainer-bias', 0, -100, 100);
+  if (v['explainer-bn']) model.explainerBatchNorm = true;
+  const gate = choice('gate', ['stages', 'input'] as const);
+  if (gate) model.gateAt = gate;
+  const fill = stringOption(v, 'mask-fill');
+  if (fill !== undefined) model.maskFill = fill === 'auto' ? 'auto' : numberOption(v, 'mask-fill', 0.5, 0, 1);
   const loss: NonNullable<TrainConfigInput['loss']> = { l1 };
   if (v.beta !== undefined) loss.beta = numberOption(v, 'beta', 0.9, 0, 1);
   if (v.gamma !== undefined) loss.gamma = numberOption(v, 'gamma', 0, 0);
@@ -251,6 +275,8 @@ export const trainCommand: Command = {
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +
     '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
+    '[--faithful] [--upsample resize|transpose] [--head sigmoid|tanh-relu] [--explainer-bias B] [--explainer-bn] ' +
+    '[--gate stages|input] [--mask-fill auto|V] ' +
     '[--block-l1 L] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
   options: {
@@ -269,6 +295,13 @@ export const trainCommand: Command = {
     seed: { type: 'string' },
     patience: { type: 'string' },
     'no-batchnorm': { type: 'boolean' },
+    faithful: { type: 'boolean' },
+    upsample: { type: 'string' },
+    head: { type: 'string' },
+    'explainer-bias': { type: 'string' },
+    'explainer-bn': { type: 'boolean' },
+    gate: { type: 'string' },
+    'mask-fill': { type: 'string' },
     flip: { type: 'boolean' },
     'class-weights': { type: 'boolean' },
     'block-l1': { type: 'string' },

@@ -19,6 +19,8 @@ export interface StepConfig {
   /** Forward-pass options (batch statistics/dropout, white explanation for phase 1). */
   training: boolean | { explainer: boolean; classifier: boolean };
   whiteExplanation?: boolean;
+  /** Also run the classifier on the inverted map (the deletion term). */
+  deletion?: boolean;
 }
 
 /** A shard of a batch as plain arrays (images NHWC float32, labels int32, optional masks). */

@@ -163,9 +163,16 @@ function passGradients(
       const out = model.predict(t.images, {
         training: config.training,
         whiteExplanation: config.whiteExplanation,
+        deletion: config.deletion === true,
       });
       const p = xwbLoss(
-        { logits: out.logits, labels: t.labels, explanation: out.explanation, masks: t.masks },
+        {
+          logits: out.logits,
+          labels: t.labels,
+          explanation: out.explanation,
+          masks: t.masks,
+          ...(out.deletedLogits ? { deletedLogits: out.deletedLogits } : {}),
+        },
         config.loss,
       );
       const hits = tf.cast(tf.equal(tf.argMax(out.logits, 1), t.labels), 'float32');
