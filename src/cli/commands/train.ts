@@ -38,9 +38,11 @@ function perPhase<T>(
   if (raw === undefined) return {};
   const parts = raw.split(',').map((s) => s.trim());
   if (parts.length !== 1 && parts.length !== phases.length) {
-    throw new UsageError(
-      `--${name} takes 1 value or ${phases.length} (one per phase: ${phases.join(', ')}), got "${raw}"`,
-    );
+    const takes =
+      phases.length === 1
+        ? `1 value (for the phase ${phases[0]})`
+        : `1 value or ${phases.length} (one per phase: ${phases.join(', ')})`;
+    throw new UsageError(`--${name} takes ${takes}, got "${raw}"`);
   }
   const out: Partial<Record<PhaseName, T>> = {};
   phases.forEach((p, i) => {
