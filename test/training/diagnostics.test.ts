@@ -81,10 +81,10 @@ test('batch by batch gives the same numbers as all at once; one image has no acr
   const whole = mapStats(maps);
   const acc = new MapStatsAccumulator(P);
   const first = new Float32Array(3 * P);
-  maps.slice(0, 3).forEach((m, i) => first.set(m, i * P));
+  for (const [i, m] of maps.slice(0, 3).entries()) first.set(m, i * P);
   acc.add(first, 3);
   const rest = new Float32Array(2 * P);
-  maps.slice(3).forEach((m, i) => rest.set(m, i * P));
+  for (const [i, m] of maps.slice(3).entries()) rest.set(m, i * P);
   acc.add(rest, 2);
   const batched = acc.result();
   for (const k of ['mean', 'withinStd', 'acrossStd'] as const) {

@@ -102,9 +102,9 @@ test('an explainer trained from a run: the classifier is the source bit for bit 
     const a = weightsOf(before.parts.classifier);
     const b = weightsOf(afterRun.parts.classifier);
     assert.equal(a.length, b.length);
-    a.forEach((w, i) =>
-      assert.deepEqual(Buffer.from(b[i].buffer), Buffer.from(w.buffer), `classifier weight ${i}`),
-    );
+    for (const [i, w] of a.entries()) {
+      assert.deepEqual(Buffer.from(b[i].buffer), Buffer.from(w.buffer), `classifier weight ${i}`);
+    }
     // The explainer did train: the source's (still as initialised) explainer is not the result's.
     const ea = weightsOf(before.parts.explainer);
     const eb = weightsOf(afterRun.parts.explainer);
