@@ -172,3 +172,30 @@ export function mapWarning(
       'trained classifier (--init-from RUN --phases explainer,joint).',
   };
 }
+
+/**
+ * The warning an epoch's recorded row carries (its flags and numbers, see summary.ts's METRIC_KEYS), or null: how
+ * a run read back from the store shows what its live events said.
+ */
+export function epochWarning(
+  phase: PhaseName,
+  epoch: number,
+  metrics: Readonly<Record<string, number>>,
+  deadThreshold: number,
+): MapWarning | null {
+  const code: MapProblem | null =
+    metrics.dead_explainer === 1
+      ? 'dead'
+      : metrics.map_saturated === 1
+        ? 'saturated'
+        : metrics.map_flat === 1
+          ? 'flat'
+          : null;
+  if (code === null) return null;
+  const stats = {
+    mean: metrics.val_expl_mean,
+    withinStd: metrics.val_map_std ?? Number.NaN,
+    acrossStd: metrics.val_map_across_std ?? Number.NaN,
+  };
+  return mapWarning(code, phase, epoch, stats, deadThreshold);
+}

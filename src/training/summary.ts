@@ -4,7 +4,7 @@
  */
 import type { EpochRecord } from '../store/index.js';
 import { activePhases, type PhaseName, phaseConfig, type TrainConfig } from './config.js';
-import { mapWarning } from './diagnostics.js';
+import { epochWarning, mapWarning } from './diagnostics.js';
 import type { PhaseSummary } from './events.js';
 
 /**
@@ -60,6 +60,7 @@ export function summarise(
   epochs: readonly EpochRecord[],
 ): { phases: PhaseSummary[]; warnings: string[] } {
   const warnings: string[] = [];
+  const threshold = config.deadExplainer.threshold;
   const phases = activePhases(config).map((phase): PhaseSummary => {
     const rows = epochs.filter((r) => r.phase === phase).sort((a, b) => a.epoch - b.epoch);
     let best: PhaseSummary['best'] = null;
@@ -88,15 +89,13 @@ export function summarise(
       }
     }
     const last = rows.at(-1);
-    // A flat or white map is reported as the phase left it (an early epoch's that later recovered is history).
-    const lastProblem =
-      last?.metrics.map_flat === 1 ? 'flat' : last?.metrics.map_saturated === 1 ? 'saturated' : null;
-    if (last && lastProblem) {
-      const m = last.metrics;
-      const stats = { mean: m.val_expl_mean, withinStd: m.val_map_std, acrossStd: m.val_map_across_std };
-      const w = mapWarning(lastProblem, phase, last.epoch, stats, config.deadExplainer.threshold);
-      warnings.push(`${w.message} ${w.advice}`);
-    }
+    // A flat or white map is reported as the phase left it (an early epoch's that later recovered is history);
+    // a dead one at every dead epoch, above.
+    const w =
+      last && last.metrics.dead_explainer !== 1
+        ? epochWarning(phase, last.epoch, last.metrics, threshold)
+        : null;
+    if (w) warnings.push(`${w.message} ${w.advice}`);
     return {
       phase,
       epochs: rows.length,
