@@ -37,10 +37,25 @@ export const generateOptionsSchema = z
 export const trainRequestSchema = z
   .object({
     datasetId: id,
-    model: z.enum(['expclass', 'xcnn', 'classifier']).default('expclass'),
-    size: z.number().int().min(16).max(512).default(64),
-    base: z.number().int().min(2).max(64).default(32),
-    batchNorm: z.boolean().default(true),
+    /**
+     * The model (defaults expclass, 64 px, base 32, batch norm on). With initFrom, what is left out is taken
+     * from the source run, and a value that differs from the source's is refused.
+     */
+    model: z.enum(['expclass', 'xcnn', 'classifier']).optional(),
+    size: z.number().int().min(16).max(512).optional(),
+    base: z.number().int().min(2).max(64).optional(),
+    batchNorm: z.boolean().optional(),
+    /** Start from another run's weights (fine-tuning): its final (best) or its last checkpoint. */
+    initFrom: z
+      .object({ runId: id, checkpoint: z.enum(['best', 'last']).default('best') })
+      .strict()
+      .optional(),
+    /** Which of the model kind's phases run (the others get 0 epochs); default all. */
+    phases: z
+      .array(z.enum(['classifier', 'explainer', 'joint']))
+      .min(1)
+      .max(3)
+      .optional(),
     epochs: z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(0)]),
     alpha: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)]),
     lr: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).optional(),
@@ -523,6 +538,17 @@ export interface RunView {
 
 export interface RunDetail extends RunView {
   epochs: EpochView[];
+  /** What is wrong with the explainer's map as of the run's latest epoch (empty when nothing is). */
+  warnings: TrainWarningView[];
+}
+
+/** A problem of the explainer's map found after an epoch (src/training/diagnostics.ts), with what to change. */
+export interface TrainWarningView {
+  phase: string;
+  epoch: number;
+  code: 'dead' | 'flat' | 'saturated';
+  message: string;
+  advice: string;
 }
 
 export interface PredictionView {
@@ -607,6 +633,7 @@ export type XwbEvent =
       etaSeconds: number | null;
     }
   | { type: 'train.epoch'; runId: number; epoch: EpochView }
+  | ({ type: 'train.warning'; runId: number } & TrainWarningView)
   | { type: 'train.finished'; runId: number; status: string; error: string | null }
   | ReviewEvent;
 

@@ -4,8 +4,10 @@ import { join, resolve, sep } from 'node:path';
 import { datasetsFolder } from '../data/demo.js';
 import { defaultShapeCount } from '../data/synthetic/options.js';
 import { explanationAtImage, f32leBytes } from '../explain/store.js';
-import type { DatasetSummary, ImageRecord, Run, Store } from '../store/index.js';
+import type { DatasetSummary, EpochRecord, ImageRecord, Run, Store } from '../store/index.js';
 import { GROUND_TRUTH } from '../store/index.js';
+import type { PhaseName } from '../training/config.js';
+import { epochWarning } from '../training/diagnostics.js';
 import {
   ApiError,
   type DatasetView,
@@ -15,6 +17,7 @@ import {
   type Method,
   type Responses,
   type RunView,
+  type TrainWarningView,
   type ValidRequest,
   type XwbEvent,
 } from './contract.js';
@@ -222,9 +225,19 @@ export class XwbService {
         metrics: jsonMetrics(e.metrics as Record<string, unknown>),
         seconds: e.seconds ?? 0,
       }));
-      return { ...runView(run), epochs };
+      return { ...runView(run), epochs, warnings: latestWarnings(run, this.store.runs.epochs(run.id)) };
     },
   };
+}
+
+/** The map's problem as of the run's latest epoch, as its live `train.warning` event reported it. */
+function latestWarnings(run: Run, epochs: readonly EpochRecord[]): TrainWarningView[] {
+  const last = epochs.at(-1);
+  if (last === undefined) return [];
+  const dead = (run.config.deadExplainer as { threshold?: unknown } | undefined)?.threshold;
+  const threshold = typeof dead === 'number' ? dead : 1e-4;
+  const w = epochWarning(last.phase as PhaseName, last.epoch, last.metrics, threshold);
+  return w ? [{ phase: last.phase, epoch: last.epoch, ...w }] : [];
 }
 
 function jsonMetrics(m: Record<string, unknown>): Record<string, number | string | null> {

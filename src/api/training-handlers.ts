@@ -1,12 +1,15 @@
+import type { ModelKind } from '../models/index.js';
 import { startTraining, type TrainingHandle } from '../training/background.js';
 import {
   KIND_PHASES,
+  onlyPhases,
   type PhaseName,
-  resolveTrainConfig,
+  selectPhases,
   type TrainConfigInput,
 } from '../training/config.js';
 import type { MaskSource } from '../training/data/masks.js';
 import type { TrainEvent } from '../training/events.js';
+import { prepareTrainConfig, sourceRunConfig } from '../training/init-from.js';
 import { ApiError, type TrainRequest } from './contract.js';
 import type { XwbService } from './service.js';
 
@@ -15,11 +18,15 @@ function maskSourceOf(req: TrainRequest): { maskSource?: MaskSource } {
   return req.maskSource === undefined ? {} : { maskSource: req.maskSource };
 }
 
-/** The contract's training form → the trainer's config (validated again there, with field names). */
-export function trainConfigFromRequest(req: TrainRequest): TrainConfigInput {
+/**
+ * The contract's training form → the trainer's config (validated again there, with field names). `inherited` is
+ * the kind of the initFrom run: the default kind, and then the model fields left out are the source's.
+ */
+export function trainConfigFromRequest(req: TrainRequest, inherited?: ModelKind): TrainConfigInput {
+  const kind = req.model ?? inherited ?? 'expclass';
   const phases: NonNullable<TrainConfigInput['phases']> = {};
   const order: PhaseName[] = ['classifier', 'explainer', 'joint'];
-  for (const p of KIND_PHASES[req.model]) {
+  for (const p of KIND_PHASES[kind]) {
     const i = order.indexOf(p);
     phases[p] = {
       epochs: req.epochs[i],
@@ -28,15 +35,38 @@ export function trainConfigFromRequest(req: TrainRequest): TrainConfigInput {
       ...(req.lr ? { lr: req.lr[i] } : {}),
     };
   }
+  const fine = req.initFrom !== undefined;
+  // The form's defaults apply to a fresh model only; a fine-tuned one takes what is missing from its source.
+  const model: NonNullable<TrainConfigInput['model']> = {
+    ...(req.model !== undefined || !fine ? { kind } : {}),
+    ...(req.size !== undefined || !fine ? { inputSize: req.size ?? 64 } : {}),
+    ...(req.base !== undefined || !fine ? { base: req.base ?? 32 } : {}),
+    ...(req.batchNorm !== undefined || !fine ? { batchNorm: req.batchNorm ?? true } : {}),
+  };
   return {
     datasetId: req.datasetId,
-    model: { kind: req.model, inputSize: req.size, base: req.base, batchNorm: req.batchNorm },
-    phases,
+    model,
+    phases: req.phases === undefined ? phases : onlyPhases(kind, selectPhases(kind, req.phases), phases),
     loss: { beta: req.beta, gamma: req.gamma, l1: req.l1 ? { weight: req.l1, convention: 'mean' } : null },
     // Only with γ > 0: without the hybrid term the masks would be loaded and never used.
     data: { batchSize: req.batchSize, ...(req.gamma > 0 ? maskSourceOf(req) : {}) },
     seed: req.seed,
+    ...(req.initFrom ? { initFrom: { run: req.initFrom.runId, checkpoint: req.initFrom.checkpoint } } : {}),
   };
+}
+
+/** The form checked against the store (initFrom's source included); a bad field is a 400 naming it. */
+function configOf(service: XwbService, req: TrainRequest): TrainConfigInput {
+  try {
+    const inherited = req.initFrom && sourceRunConfig(service.store, req.initFrom.runId).config.model.kind;
+    const input = trainConfigFromRequest(req, inherited);
+    prepareTrainConfig(service.store, input); // fail here, next to the form, rather than in the worker
+    return input;
+  } catch (e) {
+    const message = (e as Error).message;
+    const field = /initFrom/.test(message) ? 'initFrom' : /phases/.test(message) ? 'phases' : undefined;
+    throw new ApiError(message, 400, field);
+  }
 }
 
 /**
@@ -50,12 +80,7 @@ export function registerTrainingHandlers(service: XwbService): void {
     if (!service.store.datasets.getById(req.datasetId)) {
       throw new ApiError(`no dataset ${req.datasetId}`, 404, 'datasetId');
     }
-    const input = trainConfigFromRequest(req);
-    try {
-      resolveTrainConfig(input); // fail here, next to the form, rather than in the worker
-    } catch (e) {
-      throw new ApiError((e as Error).message, 400);
-    }
+    const input = configOf(service, req);
     const handle = startTraining(service.store.path, input, req.engine ? { engine: req.engine } : {});
     const runId = await handle.runId.catch((e: Error) => {
       throw new ApiError(`training could not start: ${e.message}`, 500);
@@ -87,6 +112,9 @@ export function registerTrainingHandlers(service: XwbService): void {
           steps: e.steps,
           etaSeconds: done > 0 ? (elapsed / done) * remaining : null,
         });
+      } else if (e.type === 'warning') {
+        const { phase, epoch, code, message, advice } = e;
+        service.emit({ type: 'train.warning', runId, phase, epoch, code, message, advice });
       } else if (e.type === 'epoch') {
         const metrics: Record<string, number | string | null> = {};
         for (const [k, v] of Object.entries(e.metrics)) metrics[k] = Number.isFinite(v) ? v : null;

@@ -134,6 +134,20 @@ export interface DeadExplainerConfig {
   stopPhase: boolean;
 }
 
+/** Which checkpoint of another run a new run starts from (see init-from.ts). */
+export const INIT_CHECKPOINTS = ['best', 'last'] as const;
+export type InitCheckpoint = (typeof INIT_CHECKPOINTS)[number];
+
+export interface InitFrom {
+  /** The run whose weights the first phase starts from. */
+  run: number;
+  /**
+   * 'best': the run's final model, the one predict and explain use (the best checkpoint of its last phase that
+   * has one). 'last': the weights as the run ended (its latest checkpoint in phase order).
+   */
+  checkpoint: InitCheckpoint;
+}
+
 export interface TrainConfig {
   version: typeof CONFIG_VERSION;
   datasetId: number;
@@ -151,6 +165,11 @@ export interface TrainConfig {
   deadExplainer: DeadExplainerConfig;
   /** The run this one continues (set by resume). */
   resumedFrom: number | null;
+  /**
+   * Start from another run's weights instead of fresh ones (fine-tuning). The model section must then equal the
+   * source run's (init-from.ts fills it in from the source and refuses conflicts before the config is resolved).
+   */
+  initFrom: InitFrom | null;
 }
 
 type DeepPartial<T> = {
@@ -418,6 +437,7 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     'checkpointEvery',
     'deadExplainer',
     'resumedFrom',
+    'initFrom',
   ]);
   if (c.version !== undefined && c.version !== CONFIG_VERSION && c.version !== 1) {
     fail(
@@ -466,7 +486,55 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
       stopPhase: bool('deadExplainer.stopPhase', dead.stopPhase ?? true),
     },
     resumedFrom: c.resumedFrom == null ? null : integer('resumedFrom', c.resumedFrom, 1),
+    initFrom: resolveInitFrom(c.initFrom),
   };
+}
+
+function resolveInitFrom(raw: unknown): InitFrom | null {
+  if (raw === undefined || raw === null) return null;
+  const o = object('initFrom', raw);
+  rejectUnknown('initFrom', o, ['run', 'checkpoint']);
+  return {
+    run: integer('initFrom.run', o.run, 1),
+    checkpoint: oneOf('initFrom.checkpoint', o.checkpoint ?? 'best', INIT_CHECKPOINTS),
+  };
+}
+
+/**
+ * The phases a run trains, chosen by name (`--phases explainer,joint`): each must be one of the kind's, none
+ * twice; returned in the kind's order. The others get 0 epochs (see onlyPhases).
+ */
+export function selectPhases(kind: ModelKind, names: readonly string[]): PhaseName[] {
+  const own = KIND_PHASES[kind];
+  const bad = (problem: string): never => {
+    throw new ConfigError(`training config: phases: ${problem} (the phases of ${kind}: ${own.join(', ')})`);
+  };
+  if (names.length === 0 || names.some((n) => n === '')) bad('name at least one phase, separated by commas');
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (!own.includes(n as PhaseName)) bad(`${JSON.stringify(n)} is not a phase of the ${kind} model`);
+    if (seen.has(n)) bad(`${n} is named twice`);
+    seen.add(n);
+  }
+  return own.filter((p) => seen.has(p));
+}
+
+/** `phases` with every phase of the kind that is not in `selected` set to 0 epochs (the others as given). */
+export function onlyPhases(
+  kind: ModelKind,
+  selected: readonly PhaseName[],
+  phases: NonNullable<TrainConfigInput['phases']>,
+): NonNullable<TrainConfigInput['phases']> {
+  const out: NonNullable<TrainConfigInput['phases']> = {};
+  for (const p of KIND_PHASES[kind]) {
+    const given = phases[p];
+    if (selected.includes(p)) {
+      if (given !== undefined) out[p] = given;
+    } else {
+      out[p] = { ...(typeof given === 'object' && given !== null ? given : {}), epochs: 0 };
+    }
+  }
+  return out;
 }
 
 export function phaseTrainsExplainer(phase: PhaseName): boolean {

@@ -4,6 +4,7 @@
  */
 import type { Metrics } from '../store/index.js';
 import type { PhaseName, TrainConfig } from './config.js';
+import type { MapProblem } from './diagnostics.js';
 
 export interface PhaseSummary {
   phase: PhaseName;
@@ -52,6 +53,8 @@ export type TrainEvent =
       device: string | null;
       folder: string;
       resumedFrom: number | null;
+      /** The checkpoint of another run the first phase starts from (fine-tuning); null: fresh weights. */
+      initFrom: { runId: number; phase: string; epoch: number; path: string } | null;
       phases: { phase: PhaseName; epochs: number }[];
     }
   | { type: 'load'; split: 'train' | 'val'; done: number; total: number }
@@ -67,7 +70,17 @@ export type TrainEvent =
       isBest: boolean;
       checkpoint: string | null;
     }
-  | { type: 'warning'; phase: PhaseName; epoch: number; message: string }
+  | {
+      type: 'warning';
+      phase: PhaseName;
+      epoch: number;
+      /** What is wrong with the map (see diagnostics.ts). */
+      code: MapProblem;
+      /** What happened, in plain words. */
+      message: string;
+      /** What to change. */
+      advice: string;
+    }
   | { type: 'done'; result: TrainResult }
   | { type: 'error'; runId: number | null; message: string };
 

@@ -71,7 +71,7 @@ function batchScalars(
   ctx: StepContext,
   batch: Batch,
   training: boolean,
-): { total: tf.Scalar; report: tf.Tensor1D } {
+): { total: tf.Scalar; report: tf.Tensor1D; explanation: tf.Tensor4D } {
   const { model, behaviour, objective } = ctx;
   const forward = training ? behaviour.train : behaviour.evaluate;
   const out = model.predict(batch.x, objective.delta > 0 ? { ...forward, deletion: true } : forward);
@@ -101,7 +101,7 @@ function batchScalars(
     correct,
     tf.mean(out.explanation),
   ]);
-  return { total, report: report as tf.Tensor1D };
+  return { total, report: report as tf.Tensor1D, explanation: out.explanation };
 }
 
 function accumulate(t: Totals, values: ArrayLike<number>, n: number): void {
@@ -218,11 +218,23 @@ function addBlockDiagonalGradients(ctx: StepContext, named: tf.NamedTensorMap): 
   return penalty;
 }
 
-/** The phase's loss, accuracy and mean map over a whole split, in inference mode. */
-export async function evaluate(ctx: StepContext, data: ImageSetData, batchSize: number): Promise<Totals> {
+/**
+ * The phase's loss, accuracy and mean map over a whole split, in inference mode. `onMaps` sees each batch's
+ * maps [N, S, S, 1] (disposed after it returns), for the map diagnostics.
+ */
+export async function evaluate(
+  ctx: StepContext,
+  data: ImageSetData,
+  batchSize: number,
+  onMaps?: (maps: tf.Tensor4D) => void,
+): Promise<Totals> {
   const totals = emptyTotals();
   await forEachBatch(data, { batchSize }, (batch) => {
-    const values = tf.tidy(() => batchScalars(ctx, batch, false).report.dataSync());
+    const values = tf.tidy(() => {
+      const r = batchScalars(ctx, batch, false);
+      onMaps?.(r.explanation);
+      return r.report.dataSync();
+    });
     accumulate(totals, values, batch.indices.length);
   });
   return totals;

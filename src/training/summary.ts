@@ -4,12 +4,15 @@
  */
 import type { EpochRecord } from '../store/index.js';
 import { activePhases, type PhaseName, phaseConfig, type TrainConfig } from './config.js';
+import { epochWarning, mapWarning } from './diagnostics.js';
 import type { PhaseSummary } from './events.js';
 
 /**
  * Keys of the metrics recorded for every epoch. Losses are means per image; `expl_mean` is the mean map value of
  * the training steps, `val_expl_mean` of the validation pass (inference mode; 1 in the classifier phase, which
- * runs on a white map). Flags are 0/1.
+ * runs on a white map). `val_map_std` and `val_map_across_std` are the map's spread within an image and across
+ * images (diagnostics.ts; NaN where the map is not measured: the classifier phase, the classifier kind). Flags
+ * are 0/1; `map_flat` and `map_saturated` are the diagnostics' verdicts.
  */
 export const METRIC_KEYS = [
   'loss',
@@ -24,10 +27,14 @@ export const METRIC_KEYS = [
   'val_ce',
   'val_acc',
   'val_expl_mean',
+  'val_map_std',
+  'val_map_across_std',
   'train_seconds',
   'images_per_s',
   'is_best',
   'dead_explainer',
+  'map_flat',
+  'map_saturated',
   'phase_end',
   'early_stop',
 ] as const;
@@ -38,11 +45,14 @@ export function deadExplainerMessage(
   mean: number,
   threshold: number,
 ): string {
-  return (
-    `phase ${phase}, epoch ${epoch}: the explainer is dead (mean validation activation ${mean.toExponential(2)} < ` +
-    `${threshold}). Its tanh-then-ReLU output is 0, which passes no gradient, so it cannot recover. Give the ` +
-    'explanation loss less weight (a higher alpha or a lower --l1), or start the map whiter (explainerBias).'
+  const w = mapWarning(
+    'dead',
+    phase,
+    epoch,
+    { mean, withinStd: Number.NaN, acrossStd: Number.NaN },
+    threshold,
   );
+  return `${w.message} ${w.advice}`;
 }
 
 export function summarise(
@@ -50,6 +60,7 @@ export function summarise(
   epochs: readonly EpochRecord[],
 ): { phases: PhaseSummary[]; warnings: string[] } {
   const warnings: string[] = [];
+  const threshold = config.deadExplainer.threshold;
   const phases = activePhases(config).map((phase): PhaseSummary => {
     const rows = epochs.filter((r) => r.phase === phase).sort((a, b) => a.epoch - b.epoch);
     let best: PhaseSummary['best'] = null;
@@ -78,6 +89,13 @@ export function summarise(
       }
     }
     const last = rows.at(-1);
+    // A flat or white map is reported as the phase left it (an early epoch's that later recovered is history);
+    // a dead one at every dead epoch, above.
+    const w =
+      last && last.metrics.dead_explainer !== 1
+        ? epochWarning(phase, last.epoch, last.metrics, threshold)
+        : null;
+    if (w) warnings.push(`${w.message} ${w.advice}`);
     return {
       phase,
       epochs: rows.length,

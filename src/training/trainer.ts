@@ -7,7 +7,8 @@
  * also keeps the run's phase/epoch current) before its checkpoint is written.
  *
  * Between phases the next phase starts from the best checkpoint (lowest validation loss, dead epochs excluded)
- * of the phase before. Early stopping: a phase ends after `patience` epochs without a better validation loss.
+ * of the phase before. The first phase starts from fresh weights, or from another run's checkpoint when the
+ * config has `initFrom` (fine-tuning, see init-from.ts). Early stopping: a phase ends after `patience` epochs without a better validation loss.
  *
  * Steps run on one engine, or through a ParallelTrainer (data.replicas engines on worker threads, passes of at
  * most data.microBatch images) when there is a second core to use or a batch would not fit one pass; the run
@@ -22,6 +23,7 @@
 import path from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { ParallelTrainer } from '../engine/parallel/index.js';
+import type { tf } from '../engine/tf.js';
 import type { EngineInfo } from '../engine/types.js';
 import { buildClassifier, buildExpClass, buildXcnn, type XwbModel } from '../models/index.js';
 import type { Checkpoint, Run, Store } from '../store/index.js';
@@ -42,6 +44,7 @@ import {
   parallelPlan,
   phaseConfig,
   phaseObjective,
+  phaseTrainsExplainer,
   resolveTrainConfig,
   type TrainConfig,
   type TrainConfigInput,
@@ -50,12 +53,14 @@ import { forEachBatch } from './data/batches.js';
 import type { DecodeCache } from './data/cache.js';
 import { type ImageSetData, loadSplit } from './data/load.js';
 import { classWeightsOf } from './data/weights.js';
+import { diagnoseMap, type MapProblem, MapStatsAccumulator, mapWarning } from './diagnostics.js';
 import type { TrainEvent, TrainResult } from './events.js';
+import { type InitSource, prepareTrainConfig, resolveInitSource } from './init-from.js';
 import { PhaseOptimizer } from './optimizers.js';
 import { phaseBehaviour } from './phases.js';
 import { type BestSoFar, handOn, planResume, type ResumePlan, startPlan } from './resume.js';
 import { emptyTotals, evaluate, means, parallelTrainStep, type StepContext, trainStep } from './step.js';
-import { deadExplainerMessage, summarise } from './summary.js';
+import { summarise } from './summary.js';
 
 export interface TrainOptions {
   /** The engine already started with initEngine: recorded with the run. */
@@ -80,7 +85,7 @@ export async function train(
   input: TrainConfigInput,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const config = resolveTrainConfig(input);
+  const { config } = prepareTrainConfig(store, input);
   return execute(store, config, startPlan(), null, options);
 }
 
@@ -175,6 +180,21 @@ export function meanPixel(data: ImageSetData): number {
   return count === 0 ? 0.5 : sum / count;
 }
 
+/** The source checkpoint's model, checked against what this run expects (a manifest may have been edited). */
+async function loadInitial(source: InitSource, config: TrainConfig, classes: number): Promise<XwbModel> {
+  const model = await loadCheckpoint(source.checkpoint);
+  const m = config.model;
+  if (model.kind !== m.kind || model.inputSize !== m.inputSize || model.classes !== classes) {
+    const got = `${model.kind}, ${model.inputSize} px, ${model.classes} classes`;
+    model.dispose();
+    throw new Error(
+      `run ${source.run.id}: checkpoint ${source.checkpoint.path} holds a ${got} model; this run needs ` +
+        `${m.kind}, ${m.inputSize} px, ${classes} classes`,
+    );
+  }
+  return model;
+}
+
 function buildModel(config: TrainConfig, train: ImageSetData): XwbModel {
   const o = modelOptions(config, train.classes.length, meanPixel(train));
   if (config.model.kind === 'expclass') return buildExpClass(o);
@@ -248,6 +268,10 @@ async function runPhase(
   };
   const optimizer = new PhaseOptimizer(pc, behaviour.variables(model));
   const steps = Math.ceil(s.train.items.length / config.data.batchSize);
+  // The map is only worth measuring where the explainer trains (the classifier phase runs on a white map).
+  const diagnosed = phaseTrainsExplainer(phase) && model.kind !== 'classifier';
+  const threshold = config.deadExplainer.threshold;
+  let previous: MapProblem | null = null;
   let best = bestSoFar;
   try {
     for (let epoch = startEpoch; epoch <= pc.epochs; epoch++) {
@@ -273,10 +297,16 @@ async function runPhase(
         },
       );
       const trainSeconds = (performance.now() - t0) / 1000;
-      const val = means(await evaluate(ctx, s.val, config.data.batchSize));
+      const maps = diagnosed ? new MapStatsAccumulator(model.inputSize * model.inputSize) : null;
+      const onMaps = maps ? (m: tf.Tensor4D) => maps.add(m.dataSync(), m.shape[0]) : undefined;
+      const val = means(await evaluate(ctx, s.val, config.data.batchSize, onMaps));
       const tr = means(totals);
       const seconds = (performance.now() - t0) / 1000;
       const dead = behaviour.watchesExplainer && val.explanation < config.deadExplainer.threshold;
+      const stats = maps ? { ...maps.result(), mean: val.explanation } : null;
+      const problem = stats
+        ? diagnoseMap(stats, { deadThreshold: behaviour.watchesExplainer ? threshold : null })
+        : null;
       const improved = !dead && Number.isFinite(val.loss) && (best === null || val.loss < best.valLoss);
       if (improved) best = { epoch, valLoss: val.loss };
       const sinceBest = epoch - (best?.epoch ?? startEpoch - 1);
@@ -296,10 +326,14 @@ async function runPhase(
         val_ce: val.ce,
         val_acc: val.acc,
         val_expl_mean: val.explanation,
+        val_map_std: stats?.withinStd ?? Number.NaN,
+        val_map_across_std: stats?.acrossStd ?? Number.NaN,
         train_seconds: trainSeconds,
         images_per_s: s.train.items.length / trainSeconds,
         is_best: improved ? 1 : 0,
         dead_explainer: dead ? 1 : 0,
+        map_flat: problem === 'flat' ? 1 : 0,
+        map_saturated: problem === 'saturated' ? 1 : 0,
         phase_end: end ? 1 : 0,
         early_stop: earlyStop ? 1 : 0,
       };
@@ -323,10 +357,12 @@ async function runPhase(
         isBest: improved,
         checkpoint: checkpoint?.path ?? null,
       });
-      if (dead) {
-        const message = deadExplainerMessage(phase, epoch, val.explanation, config.deadExplainer.threshold);
-        options.onEvent?.({ type: 'warning', phase, epoch, message });
+      // Reported when it appears or changes, not again every epoch it lasts (the epoch rows keep the flags).
+      if (stats && problem !== null && problem !== previous) {
+        const warning = mapWarning(problem, phase, epoch, stats, threshold);
+        options.onEvent?.({ type: 'warning', phase, epoch, ...warning });
       }
+      previous = problem;
       if (diverged) {
         throw new Error(
           `phase ${phase}, epoch ${epoch}: the training loss is ${tr.loss} (diverged); lower the learning rate (now ${pc.lr})`,
@@ -357,6 +393,15 @@ async function execute(
   // 'auto' becomes numbers before the run is recorded: the stored config says what the run really used.
   const spread = parallelPlan(config, options.engine.name);
   config = { ...config, data: { ...config.data, ...spread } };
+  // Checked before the run is recorded, so a bad source leaves no failed run behind. Resolved again for a
+  // resume: the source may have gone since (it is only needed when no checkpoint of this run is left).
+  let source: InitSource | null = null;
+  const initial = async (data: ImageSetData) => {
+    if (config.initFrom === null) return buildModel(config, data);
+    source ??= resolveInitSource(store, config);
+    return loadInitial(source, config, data.classes.length);
+  };
+  if (config.initFrom !== null && resumedRun === null) source = resolveInitSource(store, config);
   const run = createRun(store, config, options.engine);
   const phases = activePhases(config);
   options.onEvent?.({
@@ -368,6 +413,7 @@ async function execute(
     device: options.engine.device,
     folder: run.folder!,
     resumedFrom: resumedRun?.id ?? null,
+    initFrom: source && initFromView(source),
     phases: phases.map((phase) => ({ phase, epochs: phaseConfig(config, phase).epochs })),
   });
   let model: XwbModel | null = null;
@@ -430,7 +476,7 @@ async function execute(
         : handOn(phases, i - 1, store.runs.checkpoints(run.id));
       model?.dispose();
       model = null;
-      model = from ? await loadCheckpoint(from) : buildModel(config, train);
+      model = from ? await loadCheckpoint(from) : await initial(train);
       if (usesParallel(spread, config.data.batchSize)) {
         session.parallel = await parallelFor(session.parallel, model, options.engine.name, spread);
         parallel = session.parallel;
@@ -452,6 +498,11 @@ async function execute(
     await parallel?.close();
     model?.dispose();
   }
+}
+
+function initFromView(source: InitSource) {
+  const c = source.checkpoint;
+  return { runId: source.run.id, phase: c.phase, epoch: c.epoch, path: c.path };
 }
 
 /** The phase's ParallelTrainer: the run's one, with `model` as its master, or a new one when the spec differs. */

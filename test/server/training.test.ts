@@ -131,3 +131,86 @@ test('train.cancel of a run that is not running says so', async () => {
   assert.equal(r.status, 200);
   assert.equal(r.json.cancelled, false);
 });
+
+test('fine-tuning through the API: initFrom + phases, a warning event the moment the map is white, kept in runs.get', async () => {
+  const common = { datasetId, size: 32, base: 4, alpha: [1, 0.25, 0.9], batchSize: 8, engine: 'wasm' };
+  const first = collectEvents((e) => e.type === 'train.finished', 120_000);
+  const source = await call('train.start', {
+    ...common,
+    model: 'expclass',
+    epochs: [1, 5, 5],
+    phases: ['classifier'],
+  });
+  assert.equal(source.status, 200, JSON.stringify(source.json));
+  await first;
+  const sourceId = source.json.runId as number;
+
+  // An explainer that barely moves (lr 1e-6) stays white: the saturated warning, with advice, after epoch 1.
+  const events = collectEvents((e) => e.type === 'train.finished', 120_000);
+  const tuned = await call('train.start', {
+    datasetId,
+    initFrom: { runId: sourceId },
+    phases: ['explainer'],
+    epochs: [0, 1, 0],
+    alpha: [1, 0.25, 0.9],
+    lr: [1e-6, 1e-6, 1e-6],
+    batchSize: 8,
+    engine: 'wasm',
+  });
+  assert.equal(tuned.status, 200, JSON.stringify(tuned.json));
+  const runId = tuned.json.runId as number;
+  const seen = await events;
+  const warning = seen.find((e) => e.type === 'train.warning');
+  assert.ok(
+    warning && warning.type === 'train.warning',
+    `no warning in ${seen.map((e) => e.type).join(', ')}`,
+  );
+  assert.deepEqual(
+    [warning.runId, warning.phase, warning.epoch, warning.code],
+    [runId, 'explainer', 1, 'saturated'],
+  );
+  assert.match(warning.message, /not selecting anything/);
+  assert.match(warning.advice, /--l1/);
+  const epochAt = seen.findIndex((e) => e.type === 'train.epoch' && e.runId === runId);
+  assert.ok(
+    seen.indexOf(warning) > epochAt && seen.at(-1)!.type === 'train.finished',
+    'reported during the run',
+  );
+  const run = (await call('runs.get', { runId })).json as unknown as {
+    config: { initFrom: unknown; model: { base: number } };
+    epochs: { phase: string }[];
+    warnings: { code: string; message: string }[];
+  };
+  assert.deepEqual(run.config.initFrom, { run: sourceId, checkpoint: 'best' });
+  assert.equal(run.config.model.base, 4, 'the model comes from the source');
+  assert.deepEqual(
+    run.epochs.map((e) => e.phase),
+    ['explainer'],
+  );
+  assert.deepEqual(
+    run.warnings.map((w) => [w.code, w.message]),
+    [['saturated', warning.message]],
+  );
+
+  // Refused next to the field: a missing source, a model that differs from the source's.
+  const missing = await call('train.start', { ...common, initFrom: { runId: 4242 }, epochs: [0, 1, 0] });
+  assert.equal(missing.status, 400);
+  assert.equal(missing.json.field, 'initFrom');
+  assert.match(String(missing.json.error), /no run 4242/);
+  const conflict = await call('train.start', {
+    ...common,
+    base: 8,
+    initFrom: { runId: sourceId },
+    epochs: [0, 1, 0],
+  });
+  assert.equal(conflict.status, 400);
+  assert.match(String(conflict.json.error), /model\.base is 8, but run \d+ \(initFrom\) was trained with 4/);
+  const phases = await call('train.start', {
+    ...common,
+    model: 'xcnn',
+    phases: ['explainer'],
+    epochs: [0, 1, 1],
+  });
+  assert.equal(phases.status, 400);
+  assert.equal(phases.json.field, 'phases');
+});

@@ -181,3 +181,86 @@ test('SIGTERM ends a running xwb train cleanly: the run is marked cancelled, not
   assert.equal(code, 130, err);
   assert.equal(fx.store.runs.get(runId)?.status, 'cancelled');
 });
+
+test('--init-from and --phases: bad values are usage errors that name the option and the values', async () => {
+  const source = fx.store.runs.list({ status: 'done' }).find((r) => r.model === 'expclass')!;
+  const cases: [string[], RegExp][] = [
+    [
+      ['--phases', 'explainer,foo'],
+      /--phases: "foo" is not a phase of the expclass model \(the phases of expclass: classifier, explainer, joint\)/,
+    ],
+    [['--model', 'xcnn', '--phases', 'explainer'], /--phases: "explainer" is not a phase of the xcnn model/],
+    [['--phases', 'joint', '--epochs', '1,2'], /--epochs takes 1 value \(for the phase joint\), got "1,2"/],
+    [
+      ['--phases', 'explainer,joint', '--epochs', '1,2,3'],
+      /--epochs takes 1 value or 2 \(one per phase: explainer, joint\)/,
+    ],
+    [['--init-from', 'abc'], /--init-from takes a run id, got "abc"/],
+    [['--init-from', '999'], /--init-from 999: no run 999 in /],
+    [['--init-checkpoint', 'last'], /--init-checkpoint goes with --init-from RUN/],
+    [
+      ['--init-from', String(source.id), '--init-checkpoint', 'first'],
+      /--init-checkpoint must be one of best, last, got "first"/,
+    ],
+    [
+      ['--init-from', String(source.id), '--base', '8'],
+      new RegExp(`model\\.base is 8, but run ${source.id} \\(initFrom\\) was trained with 4`),
+    ],
+    [
+      ['--init-from', String(source.id), '--model', 'classifier'],
+      new RegExp(
+        `model\\.kind is "classifier", but run ${source.id} \\(initFrom\\) was trained with "expclass"`,
+      ),
+    ],
+  ];
+  const before = fx.store.runs.list().length;
+  for (const [args, message] of cases) {
+    const io = capture();
+    assert.equal(await main(['train', 'shapes', '--db', fx.dbPath, ...args], io), 2, args.join(' '));
+    assert.match(io.errors.join('\n'), message, args.join(' '));
+  }
+  const io = capture();
+  assert.equal(
+    await main(['train', '--resume', String(source.id), '--phases', 'joint', '--db', fx.dbPath], io),
+    2,
+  );
+  assert.match(io.errors.join('\n'), /--phases does not go with --resume/);
+  assert.equal(fx.store.runs.list().length, before, 'no run was recorded');
+});
+
+test('xwb train --init-from RUN --phases explainer: one phase from the source, the map diagnostics printed', async () => {
+  const source = fx.store.runs.list({ status: 'done' }).find((r) => r.model === 'expclass')!;
+  const io = capture();
+  const code = await main(
+    [
+      'train',
+      'shapes',
+      '--db',
+      fx.dbPath,
+      '--init-from',
+      String(source.id),
+      '--phases',
+      'explainer',
+      '--epochs',
+      '1',
+      '--batch',
+      '16',
+      '--optimizer',
+      'adam',
+      '--engine',
+      'wasm',
+    ],
+    io,
+  );
+  assert.equal(code, 0, io.errors.join('\n'));
+  const out = io.lines.join('\n');
+  assert.match(out, new RegExp(`starting from run ${source.id}'s weights \\(joint epoch 1\\)`));
+  assert.match(out, /phase 1\/1: explainer \(1 epochs\)/);
+  assert.match(out, /explainer 1\/1 .* map \d\.\d{3} \(sd \d\.\d{3} within, \d\.\d{3} across images\)/);
+  const run = fx.store.runs.list()[0];
+  assert.deepEqual(run.config.initFrom, { run: source.id, checkpoint: 'best' });
+  assert.deepEqual(run.config.model, source.config.model);
+  // Any warning comes with what to change, on the next line.
+  const warnings = io.errors.filter((l) => l.startsWith('warning: '));
+  for (const w of warnings) assert.match(w, /\n {2}what to change: /);
+});

@@ -4,9 +4,12 @@ import {
   activePhases,
   ConfigError,
   configToJson,
+  onlyPhases,
   phaseObjective,
   resolveTrainConfig,
+  selectPhases,
 } from '../../src/training/config.js';
+import { inheritModel } from '../../src/training/init-from.js';
 import { kerasL1ToMeanWeight } from '../../src/training/losses.js';
 
 test('defaults: expclass with the three phases of the brief, JSON round trip', () => {
@@ -128,5 +131,85 @@ test('a resolved config with an L1 weight resolves to itself (a stored run can b
         loss: { l1: { weight: 0.5, convention: 'mean' } },
       }),
     /both set the explanation weight/,
+  );
+});
+
+test('initFrom and the phase selection resolve, validate and survive a store round trip', () => {
+  const c = resolveTrainConfig({
+    datasetId: 2,
+    model: { kind: 'expclass', inputSize: 32, base: 4 },
+    phases: onlyPhases('expclass', selectPhases('expclass', ['joint', 'explainer']), {
+      explainer: { epochs: 3 },
+      classifier: { lr: 0.5 },
+    }),
+    initFrom: { run: 7 },
+  });
+  assert.deepEqual(c.initFrom, { run: 7, checkpoint: 'best' });
+  assert.deepEqual(activePhases(c), ['explainer', 'joint']);
+  assert.equal(c.phases.classifier!.epochs, 0);
+  assert.equal(c.phases.classifier!.lr, 0.5, 'a deselected phase keeps what else was given');
+  assert.equal(c.phases.explainer!.epochs, 3);
+  assert.equal(c.phases.joint!.epochs, 50);
+  assert.deepEqual(resolveTrainConfig(JSON.parse(JSON.stringify(configToJson(c)))), c);
+  assert.equal(resolveTrainConfig({ datasetId: 1 }).initFrom, null);
+  assert.deepEqual(resolveTrainConfig({ datasetId: 1, initFrom: { run: 3, checkpoint: 'last' } }).initFrom, {
+    run: 3,
+    checkpoint: 'last',
+  });
+  const bad: [unknown, RegExp][] = [
+    [{ run: 0 }, /initFrom\.run must be an integer from 1/],
+    [{ run: 2, checkpoint: 'first' }, /initFrom\.checkpoint must be one of best, last, got "first"/],
+    [{ run: 2, phase: 'joint' }, /initFrom\.phase is not a known option/],
+    [5, /initFrom must be an object/],
+  ];
+  for (const [initFrom, message] of bad) {
+    assert.throws(
+      () => resolveTrainConfig({ datasetId: 1, initFrom } as never),
+      (e: Error) => e instanceof ConfigError && message.test(e.message),
+      String(message),
+    );
+  }
+});
+
+test('selectPhases keeps the kind order and names the kind and its phases on bad input', () => {
+  assert.deepEqual(selectPhases('expclass', ['joint', 'classifier']), ['classifier', 'joint']);
+  assert.deepEqual(selectPhases('xcnn', ['joint']), ['joint']);
+  assert.throws(
+    () => selectPhases('xcnn', ['explainer']),
+    /phases: "explainer" is not a phase of the xcnn model \(the phases of xcnn: joint\)/,
+  );
+  assert.throws(() => selectPhases('expclass', ['joint', 'joint']), /joint is named twice/);
+  assert.throws(() => selectPhases('expclass', []), /name at least one phase/);
+  assert.throws(() => selectPhases('expclass', ['joint', '']), /name at least one phase/);
+  // All phases deselected but one with 0 epochs: the usual error.
+  assert.throws(
+    () =>
+      resolveTrainConfig({
+        datasetId: 1,
+        phases: onlyPhases('expclass', ['joint'], { joint: { epochs: 0 } }),
+      }),
+    /give at least one phase at least one epoch/,
+  );
+});
+
+test('inheritModel fills the model from the source and refuses a conflict, naming both values', () => {
+  const source = resolveTrainConfig({ datasetId: 1, model: { kind: 'expclass', inputSize: 32, base: 4 } });
+  const filled = resolveTrainConfig(inheritModel({ datasetId: 1 }, 9, source.model));
+  assert.deepEqual(filled.model, source.model);
+  const same = resolveTrainConfig(
+    inheritModel({ datasetId: 1, model: { base: 4, inputSize: 32 } }, 9, source.model),
+  );
+  assert.deepEqual(same.model, source.model);
+  assert.throws(
+    () => inheritModel({ datasetId: 1, model: { base: 8 } }, 9, source.model),
+    /model\.base is 8, but run 9 \(initFrom\) was trained with 4; .*leave model\.base out/,
+  );
+  assert.throws(
+    () => inheritModel({ datasetId: 1, model: { kind: 'xcnn' } }, 9, source.model),
+    /model\.kind is "xcnn", but run 9 \(initFrom\) was trained with "expclass"/,
+  );
+  assert.throws(
+    () => inheritModel({ datasetId: 1, model: { batchNorm: false } }, 9, source.model),
+    /model\.batchNorm is false, but run 9 \(initFrom\) was trained with true/,
   );
 });

@@ -76,5 +76,4 @@ function electronBridge(bridge: XwbBridge): XwbBridge {
   };
 }
 
-export const api: XwbBridge =
-  typeof window !== 'undefined' && window.xwb ? electronBridge(window.xwb) : web;
+export const api: XwbBridge = typeof window !== 'undefined' && window.xwb ? electronBridge(window.xwb) : web;

@@ -70,9 +70,12 @@ export const ui = $state({
   progress: {} as Record<number, TrainProgress>,
   /** Bumped per run whenever an epoch lands, so open charts re-read runs.get. */
   epochTicks: {} as Record<number, number>,
+  /** The map warnings a run reported while this window watched (train.warning), newest last. */
+  trainWarnings: {} as Record<number, TrainWarning[]>,
 });
 
 export type TrainProgress = Extract<XwbEvent, { type: 'train.progress' }>;
+export type TrainWarning = Extract<XwbEvent, { type: 'train.warning' }>;
 
 export function currentDataset(): DatasetView | undefined {
   return ui.datasets.find((d) => d.id === ui.datasetId);

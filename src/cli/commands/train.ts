@@ -3,8 +3,13 @@ import { isEngineName } from '../../engine/types.js';
 import { defaultStorePath } from '../../store/index.js';
 import {
   FAITHFUL_MODEL,
+  INIT_CHECKPOINTS,
+  type InitCheckpoint,
+  type InitFrom,
   type OptimizerName,
+  onlyPhases,
   type PhaseName,
+  selectPhases,
   type TrainConfigInput,
 } from '../../training/config.js';
 import { MASK_SOURCES, type MaskSource } from '../../training/data/masks.js';
@@ -34,9 +39,11 @@ function perPhase<T>(
   if (raw === undefined) return {};
   const parts = raw.split(',').map((s) => s.trim());
   if (parts.length !== 1 && parts.length !== phases.length) {
-    throw new UsageError(
-      `--${name} takes 1 value or ${phases.length} (one per phase: ${phases.join(', ')}), got "${raw}"`,
-    );
+    const takes =
+      phases.length === 1
+        ? `1 value (for the phase ${phases[0]})`
+        : `1 value or ${phases.length} (one per phase: ${phases.join(', ')})`;
+    throw new UsageError(`--${name} takes ${takes}, got "${raw}"`);
   }
   const out: Partial<Record<PhaseName, T>> = {};
   phases.forEach((p, i) => {
@@ -62,13 +69,44 @@ function optimizer(text: string): OptimizerName {
   return text;
 }
 
-/** The training config the options describe (validated later by resolveTrainConfig). */
-export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfigInput {
+/** `--init-from RUN [--init-checkpoint best|last]`, or null. */
+export function initFromArgs(args: ParsedArgs): InitFrom | null {
+  const raw = stringOption(args.values, 'init-from');
+  const which = stringOption(args.values, 'init-checkpoint');
+  if (raw === undefined) {
+    if (which !== undefined) throw new UsageError('--init-checkpoint goes with --init-from RUN');
+    return null;
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UsageError(`--init-from takes a run id, got "${raw}"`);
+  if (which !== undefined && !(INIT_CHECKPOINTS as readonly string[]).includes(which)) {
+    throw new UsageError(`--init-checkpoint must be one of ${INIT_CHECKPOINTS.join(', ')}, got "${which}"`);
+  }
+  return { run: Number(raw), checkpoint: (which ?? 'best') as InitCheckpoint };
+}
+
+/**
+ * The training config the options describe (validated later by resolveTrainConfig). `inherited` is the model kind
+ * of the --init-from run: the kind when --model is not given, and then the model section is left for the source
+ * run to fill in (init-from.ts).
+ */
+export function configFromArgs(args: ParsedArgs, datasetId: number, inherited?: Kind): TrainConfigInput {
   const v = args.values;
-  const kind = (stringOption(v, 'model') ?? 'expclass') as Kind;
+  const kind = (stringOption(v, 'model') ?? inherited ?? 'expclass') as Kind;
   if (!KINDS.includes(kind))
     throw new UsageError(`--model must be one of ${KINDS.join(', ')}, got "${kind}"`);
-  const phases = KIND_PHASES[kind];
+  const initFrom = initFromArgs(args);
+  const selectedRaw = stringOption(v, 'phases');
+  let phases: PhaseName[] = KIND_PHASES[kind];
+  if (selectedRaw !== undefined) {
+    try {
+      phases = selectPhases(
+        kind,
+        selectedRaw.split(',').map((p) => p.trim()),
+      );
+    } catch (e) {
+      throw new UsageError(`--phases: ${(e as Error).message.replace(/^training config: phases: /, '')}`);
+    }
+  }
   const epochs = perPhase(args, 'epochs', phases, number('epochs', true));
   const alpha = perPhase(args, 'alpha', phases, number('alpha', false));
   const lr = perPhase(args, 'lr', phases, number('lr', false));
@@ -91,7 +129,9 @@ export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfig
       : v['l1-keras'] !== undefined
         ? { weight: numberOption(v, 'l1-keras', 0, 0), convention: 'keras' as const }
         : null;
-  const model: NonNullable<TrainConfigInput['model']> = { kind };
+  // With --init-from the source's model is the default; options given are checked against it.
+  const model: NonNullable<TrainConfigInput['model']> =
+    initFrom !== null && stringOption(v, 'model') === undefined ? {} : { kind };
   if (v.size !== undefined) model.inputSize = intOption(v, 'size', 224, 16, 4096);
   if (v.base !== undefined) model.base = intOption(v, 'base', 32, 1, 1024);
   if (v.faithful) Object.assign(model, FAITHFUL_MODEL);
@@ -134,7 +174,8 @@ export function configFromArgs(args: ParsedArgs, datasetId: number): TrainConfig
   return {
     datasetId,
     model,
-    phases: phaseInput,
+    phases: selectedRaw === undefined ? phaseInput : onlyPhases(kind, phases, phaseInput),
+    ...(initFrom !== null ? { initFrom } : {}),
     loss,
     data,
     ...(v.seed !== undefined ? { seed: intOption(v, 'seed', 1, 0, 2 ** 31 - 1) } : {}),
@@ -158,12 +199,25 @@ const pct = (x: number | undefined) =>
   x === undefined || !Number.isFinite(x) ? '--' : `${(x * 100).toFixed(1)}%`;
 const num = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
 
+/** The map's spread within an image and across images, where it was measured. */
+function mapSpread(m: Record<string, number>): string {
+  const within = m.val_map_std;
+  const across = m.val_map_across_std;
+  if (!Number.isFinite(within) || !Number.isFinite(across)) return '';
+  return ` (sd ${within.toFixed(3)} within, ${across.toFixed(3)} across images)`;
+}
+
 function epochLine(e: Extract<TrainEvent, { type: 'epoch' }>): string {
   const m = e.metrics;
   return (
     `${e.phase} ${e.epoch}/${e.epochs}  loss ${num(m.loss)} acc ${pct(m.acc)}  val_loss ${num(m.val_loss)} ` +
-    `val_acc ${pct(m.val_acc)}  map ${m.val_expl_mean.toFixed(3)}  ${e.seconds.toFixed(1)}s${e.isBest ? '  *best' : ''}`
+    `val_acc ${pct(m.val_acc)}  map ${m.val_expl_mean.toFixed(3)}${mapSpread(m)}  ${e.seconds.toFixed(1)}s${e.isBest ? '  *best' : ''}`
   );
+}
+
+/** A map warning as it happens: what is wrong, then what to change, on its own line so it is not missed. */
+export function warningLines(e: Extract<TrainEvent, { type: 'warning' }>): string[] {
+  return [`warning: ${e.message}`, `  what to change: ${e.advice}`];
 }
 
 function summaryLines(r: TrainResult): string[] {
@@ -191,20 +245,39 @@ async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
   let resumeId: number | undefined;
   if (resume !== undefined) {
     if (!/^\d+$/.test(resume)) throw new UsageError(`--resume takes a run id, got "${resume}"`);
+    for (const o of ['init-from', 'init-checkpoint', 'phases']) {
+      if (args.values[o] !== undefined) {
+        throw new UsageError(
+          `--${o} does not go with --resume: a resumed run keeps the config it was started with`,
+        );
+      }
+    }
     resumeId = Number(resume);
   } else {
     if (args.positionals.length !== 1) throw new UsageError('name the dataset to train on (or --resume RUN)');
-    const { resolveTrainConfig } = await import('../../training/config.js');
+    const { prepareTrainConfig, sourceRunConfig } = await import('../../training/init-from.js');
     const store = openCliStore(args);
     try {
-      config = configFromArgs(args, resolveDataset(store, args.positionals[0]).id);
+      const datasetId = resolveDataset(store, args.positionals[0]).id;
+      const init = initFromArgs(args);
+      let inherited: Kind | undefined;
+      if (init !== null) {
+        try {
+          inherited = sourceRunConfig(store, init.run).config.model.kind;
+        } catch (e) {
+          throw new UsageError(
+            `--init-from ${init.run}: ${(e as Error).message.replace(/^training config: initFrom.run: /, '')}`,
+          );
+        }
+      }
+      config = configFromArgs(args, datasetId, inherited);
+      try {
+        prepareTrainConfig(store, config); // fail here, with the option's name, rather than in the worker
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
     } finally {
       store.close();
-    }
-    try {
-      resolveTrainConfig(config); // fail here, with the option's name, rather than in the worker
-    } catch (e) {
-      throw new UsageError((e as Error).message);
     }
   }
   const { startTraining } = await import('../../training/background.js');
@@ -234,6 +307,10 @@ async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
         if (!json) {
           const from = e.resumedFrom ? ` (continuing run ${e.resumedFrom})` : '';
           io.out(`run ${e.runId}${from}: ${e.model} on engine ${e.engine} (${e.device ?? 'unknown device'})`);
+          if (e.initFrom) {
+            const i = e.initFrom;
+            io.out(`  starting from run ${i.runId}'s weights (${i.phase} epoch ${i.epoch})`);
+          }
         }
       } else if (e.type === 'step') {
         if (totalSteps === 0) totalSteps = planned.reduce((s, p) => s + p.epochs * e.steps, 0);
@@ -244,7 +321,7 @@ async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
         io.out(epochLine(e));
       } else if (e.type === 'warning') {
         bar.done();
-        io.err(`warning: ${e.message}`);
+        io.err(warningLines(e).join('\n'));
       } else if (e.type === 'phase' && !json) {
         bar.done();
         io.out(`phase ${e.index + 1}/${e.count}: ${e.phase} (${e.epochs} epochs)`);
@@ -270,14 +347,17 @@ export const trainCommand: Command = {
     'Train a model on a dataset in a background thread (three phases for expclass), with checkpoints in the ' +
     'run folder; Ctrl+C or SIGTERM cancels cleanly, --resume RUN continues a failed or cancelled run. --l1 W weights ' +
     "the mean |explanation|; --l1-keras W takes the 2019 paper's Keras factor, which summed over pixels and batch, " +
-    'and converts it at THIS input size and batch (λ = W·H·W·N), so the same factor is weaker at 64 px than at 224.',
+    'and converts it at THIS input size and batch (λ = W·H·W·N), so the same factor is weaker at 64 px than at 224. ' +
+    "--init-from RUN starts from another run's final (best) weights, keeping its model (the dataset must have the " +
+    "same classes); --phases chooses which of the kind's phases run (the others get 0 epochs, and per-phase " +
+    'options then take one value per chosen phase).',
   usage:
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +
     '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
     '[--faithful] [--upsample resize|transpose] [--head sigmoid|tanh-relu] [--explainer-bias B] [--explainer-bn] ' +
     '[--gate stages|input] [--mask-fill auto|V] ' +
-    '[--block-l1 L] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
+    '[--block-l1 L] [--phases classifier,explainer,joint] [--init-from RUN [--init-checkpoint best|last]] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
   options: {
     model: { type: 'string' },
@@ -311,6 +391,9 @@ export const trainCommand: Command = {
     engine: { type: 'string' },
     resume: { type: 'string' },
     force: { type: 'boolean' },
+    phases: { type: 'string' },
+    'init-from': { type: 'string' },
+    'init-checkpoint': { type: 'string' },
   },
   run: runTraining,
 };
