@@ -163,6 +163,11 @@ export interface TrainConfig {
   /** Keep a checkpoint every N epochs besides the best ones and each phase's last (0 = only those). */
   checkpointEvery: number;
   deadExplainer: DeadExplainerConfig;
+  /**
+   * The explainer phase runs the frozen classifier in inference mode (true, the reference) or lets its batch
+   * norm use batch statistics (false, the default); see phases.ts.
+   */
+  frozenStatistics: boolean;
   /** The run this one continues (set by resume). */
   resumedFrom: number | null;
   /**
@@ -436,6 +441,7 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     'patience',
     'checkpointEvery',
     'deadExplainer',
+    'frozenStatistics',
     'resumedFrom',
     'initFrom',
   ]);
@@ -485,6 +491,10 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
       threshold: inRange('deadExplainer.threshold', dead.threshold ?? 1e-4, 0, 1),
       stopPhase: bool('deadExplainer.stopPhase', dead.stopPhase ?? true),
     },
+    frozenStatistics: bool(
+      'frozenStatistics',
+      c.frozenStatistics ?? (c.version === 1 || model.batchNorm === false ? true : false),
+    ),
     resumedFrom: c.resumedFrom == null ? null : integer('resumedFrom', c.resumedFrom, 1),
     initFrom: resolveInitFrom(c.initFrom),
   };

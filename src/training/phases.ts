@@ -3,8 +3,12 @@
  *
  * - classifier: only the classifier's variables get gradients; it runs in training mode on a constant white map
  *   (the model's `whiteExplanation`), so the explainer is neither trained nor even run.
- * - explainer: only the explainer's variables get gradients; the classifier runs in INFERENCE mode, so its batch
- *   norm statistics stay put and its dropout is off: frozen means frozen, not just "no gradient step".
+ * - explainer: only the explainer's variables get gradients. With `frozenStatistics` (the reference) the
+ *   classifier runs in INFERENCE mode, so its batch norm statistics stay put and its dropout is off. Without it
+ *   (the default) its weights stay put but it runs in training mode: batch norm normalises with the batch's own
+ *   statistics and its moving averages follow the gated features. A classifier whose statistics were fixed on a
+ *   white map sees a shrinking map as an ever stranger input, and its gradient does not say which pixels to
+ *   keep: measured, the map then collapses to zero within an epoch or two (docs/paper-reproduction.md).
  * - joint: everything trains, both parts in training mode.
  * Validation always runs both parts in inference mode, on the white map in the classifier phase.
  */
@@ -26,7 +30,11 @@ export interface PhaseBehaviour {
   watchesExplainer: boolean;
 }
 
-export function phaseBehaviour(model: Pick<XwbModel, 'kind'>, phase: PhaseName): PhaseBehaviour {
+export function phaseBehaviour(
+  model: Pick<XwbModel, 'kind'>,
+  phase: PhaseName,
+  frozenStatistics = true,
+): PhaseBehaviour {
   const kind = model.kind;
   if (phase === 'classifier') {
     if (kind === 'xcnn')
@@ -47,7 +55,7 @@ export function phaseBehaviour(model: Pick<XwbModel, 'kind'>, phase: PhaseName):
   if (phase === 'explainer') {
     return {
       phase,
-      train: { training: { explainer: true, classifier: false } },
+      train: { training: { explainer: true, classifier: !frozenStatistics } },
       evaluate: { training: false },
       variables: (m) => [...m.variables.explainer],
       parts: ['explainer'],

@@ -259,7 +259,7 @@ async function runPhase(
 ): Promise<PhaseOutcome> {
   const { store, run, config, options } = s;
   const pc = phaseConfig(config, phase);
-  const behaviour = phaseBehaviour(model, phase);
+  const behaviour = phaseBehaviour(model, phase, config.frozenStatistics);
   const ctx: StepContext = {
     model,
     behaviour,

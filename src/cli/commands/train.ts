@@ -180,6 +180,7 @@ export function configFromArgs(args: ParsedArgs, datasetId: number, inherited?: 
     data,
     ...(v.seed !== undefined ? { seed: intOption(v, 'seed', 1, 0, 2 ** 31 - 1) } : {}),
     ...(v.patience !== undefined ? { patience: intOption(v, 'patience', 10, 0) } : {}),
+    ...(v['frozen-statistics'] ? { frozenStatistics: true } : {}),
   };
 }
 
@@ -356,7 +357,7 @@ export const trainCommand: Command = {
     '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
     '[--faithful] [--upsample resize|transpose] [--head sigmoid|tanh-relu] [--explainer-bias B] [--explainer-bn] ' +
-    '[--gate stages|input] [--mask-fill auto|V] ' +
+    '[--gate stages|input] [--mask-fill auto|V] [--frozen-statistics] ' +
     '[--block-l1 L] [--phases classifier,explainer,joint] [--init-from RUN [--init-checkpoint best|last]] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
   options: {
@@ -382,6 +383,7 @@ export const trainCommand: Command = {
     'explainer-bn': { type: 'boolean' },
     gate: { type: 'string' },
     'mask-fill': { type: 'string' },
+    'frozen-statistics': { type: 'boolean' },
     flip: { type: 'boolean' },
     'class-weights': { type: 'boolean' },
     'block-l1': { type: 'string' },
