@@ -106,7 +106,7 @@ test("'predicted' and numbered classes; f32 storage is exact; errors name the pr
   const probs = await rm.probabilities(inputs.map((i) => i.pixels));
   for (const [k, item] of pred.items.entries())
     assert.equal(item.classIndex, probs[k][1] > probs[k][0] ? 1 : 0);
-  const direct = await rm.explain(
+  const { maps: direct } = await rm.explain(
     'input_x_gradient',
     inputs.map((i) => i.pixels),
     pred.items.map((i) => i.classIndex),
@@ -160,7 +160,7 @@ test('the eval table equals the metrics run by hand on the stored maps; values a
             model: rm.scoreModel,
             numClasses: 2,
             explain: async (img, c) => {
-              const [data] = await rm.explain(method, [img.data], [c], cached.params);
+              const [data] = (await rm.explain(method, [img.data], [c], cached.params)).maps;
               return { data, width: 32, height: 32 };
             },
           },
