@@ -1,7 +1,8 @@
 /**
  * Every LRP composite against the float64 reference (reference.ts) on two tiny networks: one with the
  * conv + batch norm + ReLU + pool + dense pattern of xwb's classifier, one whose first layer with weights is a
- * dense layer behind a flatten. Maps and conservation must agree to 1e-5 of the map's scale.
+ * dense layer behind a flatten. Maps must agree to 5e-6 of the map's scale (measured: below 5e-7 for ε and α2β1, 1.6e-6 for z+ on one
+ * image, float32 rounding), conservation to 1e-5.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
@@ -44,7 +45,7 @@ async function check(net: TwinNet, label: string): Promise<void> {
         const want = sumChannels(rs[0], net.channels);
         const got = res.maps.slice(i * net.size ** 2, (i + 1) * net.size ** 2);
         const err = relativeError(got, want);
-        assert.ok(err < 1e-5, `${label} ${composite} class ${c} image ${i}: relative error ${err}`);
+        assert.ok(err < 5e-6, `${label} ${composite} class ${c} image ${i}: relative error ${err}`);
         const logit = forward(net.ref, xi).at(-1)![c];
         const expected = sum(rs[0]) / logit;
         assert.ok(
