@@ -209,8 +209,8 @@ async function main(): Promise<void> {
         const out: Buffer[] = [];
         for (const [k, p] of probs.entries()) {
           const order = [...p.keys()].sort((a, b) => p[b] - p[a]);
-          const [m1] = await rm.explain('deep_taylor', [pixels[k]], [order[0]], {});
-          const [m2] = await rm.explain('deep_taylor', [pixels[k]], [order[1]], {});
+          const [m1] = (await rm.explain('deep_taylor', [pixels[k]], [order[0]], {})).maps;
+          const [m2] = (await rm.explain('deep_taylor', [pixels[k]], [order[1]], {})).maps;
           let m = 0;
           for (let i = 0; i < m1.length; i++) m = Math.max(m, Math.abs(m1[i]), Math.abs(m2[i]));
           const s = (x: Float32Array) => x.map((v) => (m > 0 ? Math.abs(v) / m : 0));

@@ -569,6 +569,11 @@ export interface ExplanationView {
   cached: boolean;
   /** Metric values measured on this map, by metric name (NaN/unmeasurable as null), when any were measured. */
   metrics?: Record<string, number | null>;
+  /**
+   * LRP-family maps only: Σ relevance ÷ explained logit, 1 when all of the logit reaches the pixels (z+ and α-β
+   * lose the part carried by biases); null when undefined (a zero logit); absent for other methods.
+   */
+  conservation?: number | null;
 }
 
 /**

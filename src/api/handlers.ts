@@ -123,7 +123,7 @@ export async function registerCoreHandlers(
 
   service.register('explain', async (req) => {
     imageOf(req.imageId);
-    const { getOrCompute, explanationAtImage } = await import('../explain/store.js');
+    const { getOrCompute, explanationAtImage, CONSERVATION } = await import('../explain/store.js');
     return withModel(req.runId, async (rm): Promise<ExplanationView> => {
       let result: Awaited<ReturnType<typeof getOrCompute>>;
       try {
@@ -154,7 +154,11 @@ export async function registerCoreHandlers(
         url: service.explanationUrl(item.explanationId),
         cached: item.cached,
       };
-      const measured = store.explanations.metrics(item.explanationId);
+      if (item.conservation !== undefined) view.conservation = item.conservation;
+      // Conservation is a property of the map, stored among its metric rows; the view has its own field for it.
+      const measured = store.explanations
+        .metrics(item.explanationId)
+        .filter((m) => m.metric !== CONSERVATION);
       if (measured.length > 0) {
         const hashes = new Map<string, Set<string>>();
         for (const m of measured) hashes.set(m.metric, (hashes.get(m.metric) ?? new Set()).add(m.paramsHash));

@@ -48,14 +48,14 @@ export interface RunModel {
   /** Softmax probabilities per image. */
   probabilities(pixels: readonly Float32Array[]): Promise<Float32Array[]>;
   method(name: string): ExplainMethod;
-  /** One S×S map per image for its class; `params` as the method takes them. */
+  /** One S×S map per image for its class, with the method's per-image diagnostics; `params` as it takes them. */
   explain(
     method: string,
     pixels: readonly Float32Array[],
     classes: readonly number[],
     params: Partial<Params>,
     ctx?: ExplainContext,
-  ): Promise<Float32Array[]>;
+  ): Promise<ExplainedMaps>;
   /** The model as the metrics see it (logits), owning and disposing its tensors. */
   readonly scoreModel: ScoreModel;
   /** A second, independent copy of the model from the same checkpoint (for randomisation); caller disposes. */
@@ -118,6 +118,31 @@ export function scoreModelOf(model: XwbModel): ScoreModel {
   };
 }
 
+export interface ExplainedMaps {
+  /** One S×S map per image. */
+  maps: Float32Array[];
+  /** Per-image diagnostics of the method (ExplainResult.debug), e.g. LRP's conservation; {} when none. */
+  debug: Record<string, number[]>;
+}
+
+/** Runs `method` on images already at the model's input: one S×S map per image, with its diagnostics. */
+export async function explainPixelsWithDebug(
+  model: XwbModel,
+  method: ExplainMethod,
+  pixels: readonly Float32Array[],
+  classes: readonly number[],
+  params: Partial<Params>,
+  ctx: ExplainContext = {},
+): Promise<ExplainedMaps> {
+  const x = stackInputs(pixels, model.inputSize, `explain ${method.name}`);
+  try {
+    const result = await method.explain(model, x, classes, params, ctx);
+    return { maps: splitRows(result.maps, pixels.length), debug: result.debug ?? {} };
+  } finally {
+    x.dispose();
+  }
+}
+
 /** Runs `method` on images already at the model's input; one S×S map per image. */
 export async function explainPixels(
   model: XwbModel,
@@ -127,13 +152,7 @@ export async function explainPixels(
   params: Partial<Params>,
   ctx: ExplainContext = {},
 ): Promise<Float32Array[]> {
-  const x = stackInputs(pixels, model.inputSize, `explain ${method.name}`);
-  try {
-    const result = await method.explain(model, x, classes, params, ctx);
-    return splitRows(result.maps, pixels.length);
-  } finally {
-    x.dispose();
-  }
+  return (await explainPixelsWithDebug(model, method, pixels, classes, params, ctx)).maps;
 }
 
 /**
@@ -227,7 +246,7 @@ export async function loadRunModel(store: Store, runId: number): Promise<RunMode
     method: getMethod,
     async explain(name, pixels, classes, params, ctx) {
       alive(`explain ${name}`);
-      return explainPixels(model, getMethod(name), pixels, classes, params, ctx);
+      return explainPixelsWithDebug(model, getMethod(name), pixels, classes, params, ctx);
     },
     scoreModel: scoreModelOf(model),
     loadCopy: () => loadCheckpoint(checkpoint),

@@ -26,6 +26,19 @@ import { type Placement, placeImage, RESIZE_MODES, type ResizeMode } from '../tr
 import type { RunModel } from './run-model.js';
 import type { ExplainProgress, Params } from './types.js';
 
+/**
+ * The name under which a map's conservation (see CachedMap.conservation) is kept in its explanation's metric
+ * rows: it belongs to the map, is replaced with it, and shows in the run's metric table next to the metrics.
+ */
+export const CONSERVATION = 'conservation';
+
+/** The stored conservation of explanation `id`: undefined when none was stored, null for NaN. */
+export function storedConservation(store: Store, id: number): number | null | undefined {
+  const row = store.explanations.metrics(id).find((m) => m.metric === CONSERVATION);
+  if (row === undefined) return undefined;
+  return Number.isFinite(row.value) ? row.value : null;
+}
+
 export type MapEncoding = 'f16le-scaled' | 'f32le';
 export const MAP_ENCODINGS: readonly MapEncoding[] = ['f16le-scaled', 'f32le'];
 export const DEFAULT_ENCODING: MapEncoding = 'f16le-scaled';
@@ -275,6 +288,11 @@ export interface CachedMap {
   cached: boolean;
   /** The decoded S×S map, row-major. */
   map: Float32Array;
+  /**
+   * For LRP-family maps: Σ relevance ÷ explained logit (1 when the composite conserves relevance), stored with
+   * the map as its `conservation` row; null when undefined (a zero logit), absent for other methods.
+   */
+  conservation?: number | null;
   size: number;
   placement: Placement;
 }
@@ -426,6 +444,8 @@ export async function getOrCompute(
         size,
         placement: run.placement(image),
       };
+      const kept = storedConservation(store, found.id);
+      if (kept !== undefined) items[i]!.conservation = kept;
     } else missing.push(i);
   });
   const cached = images.length - missing.length;
@@ -434,13 +454,14 @@ export async function getOrCompute(
     options.signal?.throwIfAborted();
     const batch = missing.slice(start, start + batchSize);
     const inputs = await run.inputs(batch.map((i) => images[i]));
-    const maps = await run.explain(
+    const { maps, debug } = await run.explain(
       method,
       inputs.map((x) => x.pixels),
       batch.map((i) => classes[i]),
       { ...key, batchSize },
       { signal: options.signal, onProgress: options.onMethodProgress },
     );
+    const conservation = debug[CONSERVATION];
     batch.forEach((i, k) => {
       const data = encodeMap(maps[k], encoding);
       const { id } = store.explanations.put({
@@ -463,6 +484,13 @@ export async function getOrCompute(
         size,
         placement: inputs[k].placement,
       };
+      if (conservation !== undefined) {
+        const value = conservation[k];
+        // The map and its conservation are two writes: a crash between them leaves a map without it, which
+        // reads as "not reported", never as a wrong number.
+        store.explanations.putMetrics(id, [{ metric: CONSERVATION, value }]);
+        items[i]!.conservation = Number.isFinite(value) ? value : null;
+      }
     });
     options.onProgress?.({
       done: Math.min(missing.length, start + batch.length),

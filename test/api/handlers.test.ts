@@ -111,6 +111,23 @@ test('explain: computes once, then from the cache; image-resolution view; unknow
   await assert.rejects(call('explain', { ...req, extra: 1 }), (e: ApiError) => e.status === 400);
 });
 
+test('explain: an LRP view carries its conservation; other methods have none', async () => {
+  const image = valImage();
+  const lrp = (await call('explain', { runId: runs[0], imageId: image.id, method: 'deep_taylor' })) as {
+    conservation?: number | null;
+    metrics?: Record<string, number | null>;
+  };
+  assert.equal(typeof lrp.conservation, 'number');
+  assert.ok(Number.isFinite(lrp.conservation as number));
+  assert.ok(!lrp.metrics || !('conservation' in lrp.metrics), 'not repeated among the metrics');
+  const again = (await call('explain', { runId: runs[0], imageId: image.id, method: 'deep_taylor' })) as {
+    conservation?: number | null;
+  };
+  assert.equal(again.conservation, lrp.conservation, 'the cached map keeps it');
+  const grad = (await call('explain', { runId: runs[0], imageId: image.id, method: 'gradient' })) as object;
+  assert.ok(!('conservation' in grad));
+});
+
 test('models are cached per run, two at most, evicted ones disposed', async () => {
   const image = valImage();
   for (const runId of runs) await call('predict', { runId, imageId: image.id });

@@ -262,6 +262,13 @@ test('explanation overlay toggles with o', { skip: NO_BROWSER }, async (t) => {
   assert.equal(await page.locator('.image-view .viewer canvas.overlay').count(), 0);
   await page.keyboard.press('o');
   await page.locator('.image-view .viewer canvas.overlay').waitFor();
+  // An LRP map shows how much of the logit reached the pixels; a gradient map has no such line.
+  assert.equal(await page.locator('[data-conservation]').count(), 0);
+  await page.getByRole('combobox', { name: 'Explanation method' }).selectOption('deep_taylor');
+  const line = page.locator('[data-conservation]');
+  await line.waitFor({ timeout: 60_000 });
+  assert.match((await line.textContent()) ?? '', /^conservation (\d+\.\d%|undefined)/);
+  await shot('image-conservation');
 });
 
 test('the compare grid opens with c and shares one zoom', { skip: NO_BROWSER }, async () => {

@@ -56,6 +56,19 @@ test('xwb explain caches: the second run computes nothing', async () => {
   const text = await cli('explain', String(runId), '--methods', 'gradient', '--limit', '2', '--class', '1');
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /gradient\s+2 computed, 0 cached/);
+  assert.doesNotMatch(text.out, /conservation/, 'gradient maps report none');
+  const lrp = await cli('explain', String(runId), '--methods', 'deep_taylor', '--limit', '2');
+  assert.equal(lrp.code, 0, lrp.err);
+  assert.match(
+    lrp.out,
+    /conservation \(Σ relevance ÷ logit; 1 = all of the logit\) mean -?\d\.\d{3}, range /,
+  );
+  const json = JSON.parse(
+    (await cli('explain', String(runId), '--methods', 'deep_taylor', '--limit', '2', '--json')).out,
+  );
+  const c = json.methods[0].conservation;
+  assert.deepEqual([c.n, c.missing], [2, 0], 'read back for the cached maps');
+  assert.ok(c.min <= c.mean && c.mean <= c.max);
 });
 
 test('xwb eval: JSON table with per-image counts, CSV one row per method × metric, text table with CIs', async () => {

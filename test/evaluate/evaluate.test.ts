@@ -97,6 +97,41 @@ test('getOrCompute computes only what is missing, in batches, and gives back the
   assert.deepEqual([atImage.width, atImage.height], [48, 32]);
 });
 
+test('LRP maps keep their conservation (Σ relevance ÷ logit) with the map; other methods report none', async () => {
+  const ids = listSplit(f.store, f.datasetId, 'val')
+    .map((i) => i.id)
+    .slice(0, 3);
+  const fresh = await getOrCompute(f.store, rm, ids, 'deep_taylor', {}, 'predicted', { encoding: 'f32le' });
+  const inputs = await rm.inputs(ids.map((id) => f.store.images.get(id)!));
+  const logits = await rm.scoreModel.predict(
+    inputs.map((i) => i.pixels),
+    32,
+    32,
+    3,
+  );
+  for (const [k, item] of fresh.items.entries()) {
+    const total = item.map.reduce((a, v) => a + v, 0);
+    const want = total / logits[k][item.classIndex];
+    assert.ok(typeof item.conservation === 'number', 'reported');
+    assert.ok(
+      Math.abs((item.conservation as number) - want) < 1e-4 * Math.max(1, Math.abs(want)),
+      `image ${item.imageId}: ${item.conservation} vs Σ map / logit ${want}`,
+    );
+    const rows = f.store.explanations.metrics(item.explanationId).filter((m) => m.metric === 'conservation');
+    assert.equal(rows.length, 1, 'stored with the map');
+    assert.equal(rows[0].value, item.conservation);
+  }
+  const cached = await getOrCompute(f.store, rm, ids, 'deep_taylor', {}, 'predicted', { encoding: 'f32le' });
+  assert.equal(cached.cached, 3);
+  assert.deepEqual(
+    cached.items.map((i) => i.conservation),
+    fresh.items.map((i) => i.conservation),
+    'read back from the store',
+  );
+  const grad = await getOrCompute(f.store, rm, ids, 'gradient', {}, 'predicted');
+  assert.ok(grad.items.every((i) => i.conservation === undefined));
+});
+
 test("'predicted' and numbered classes; f32 storage is exact; errors name the problem", async () => {
   const ids = listSplit(f.store, f.datasetId, 'val').map((i) => i.id);
   const pred = await getOrCompute(f.store, rm, ids, 'input_x_gradient', {}, 'predicted', {
@@ -106,7 +141,7 @@ test("'predicted' and numbered classes; f32 storage is exact; errors name the pr
   const probs = await rm.probabilities(inputs.map((i) => i.pixels));
   for (const [k, item] of pred.items.entries())
     assert.equal(item.classIndex, probs[k][1] > probs[k][0] ? 1 : 0);
-  const direct = await rm.explain(
+  const { maps: direct } = await rm.explain(
     'input_x_gradient',
     inputs.map((i) => i.pixels),
     pred.items.map((i) => i.classIndex),
@@ -160,7 +195,7 @@ test('the eval table equals the metrics run by hand on the stored maps; values a
             model: rm.scoreModel,
             numClasses: 2,
             explain: async (img, c) => {
-              const [data] = await rm.explain(method, [img.data], [c], cached.params);
+              const [data] = (await rm.explain(method, [img.data], [c], cached.params)).maps;
               return { data, width: 32, height: 32 };
             },
           },

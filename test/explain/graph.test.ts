@@ -3,10 +3,11 @@ import { before, test } from 'node:test';
 import { tf } from '../../src/engine/tf.js';
 import { buildGraph } from '../../src/explain/graph/build.js';
 import { foldBatchNorm } from '../../src/explain/graph/canonize.js';
+import { firstLinearNodes } from '../../src/explain/graph/first.js';
 import { forward, forwardLogits } from '../../src/explain/graph/forward.js';
 import { buildClassifier, buildExpClass, buildXcnn } from '../../src/models/index.js';
 import type { XwbModel } from '../../src/models/types.js';
-import { assertClose, images, noLeak, randomizeBatchNorm } from './helpers.js';
+import { assertClose, images, linearModel, noLeak, randomizeBatchNorm } from './helpers.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -56,6 +57,28 @@ for (const [name, make] of MODELS) {
     model.dispose();
   });
 }
+
+test('the first-layer rule goes to the layers with weights that see the pixels, wherever they are', () => {
+  const want: [string, () => XwbModel, string[]][] = [
+    ['classifier', MODELS[0][1], ['cls_b1_conv1']],
+    // The explainer's first conv sees the image too (relevance never reaches it: the gate is fixed).
+    ['expclass', MODELS[1][1], ['exp_d1_conv1', 'cls_b1_conv1']],
+    // xcnn's classifier reads the generated map, behind the generator's weights: only gen_conv1 is first.
+    ['xcnn', MODELS[2][1], ['gen_conv1']],
+    ['xcnn 1×1', MODELS[3][1], ['gen_conv1', 'cls_conv1x1']],
+    // A dense layer behind a flatten is the first layer with weights.
+    ['flatten + dense', () => linearModel().linear, ['lin']],
+  ];
+  for (const [name, make, first] of want) {
+    const model = make();
+    const graph = buildGraph(model);
+    const folded = foldBatchNorm(graph);
+    assert.deepEqual([...firstLinearNodes(folded)].sort(), [...first].sort(), name);
+    folded.dispose();
+    graph.dispose();
+    model.dispose();
+  }
+});
 
 test('an unsupported layer is an error naming it', () => {
   const input = tf.input({ name: 'image', shape: [4, 4, 1] });

@@ -179,14 +179,18 @@ test('rules on one dense layer equal their formulas', () => {
     1e-5,
     'alpha2beta1',
   );
-  // z^B with box [-1, 3]
+  // z^B with box [-1, 3] (Montavon et al. 2017, eq. for z^B; Zennit's ZBox): the bias is in neither the
+  // numerator nor the denominator, so the layer passes on exactly Σ_j R_j although it has a bias.
   const zb = (i: number, j: number) => xs[i] * w[i][j] - -1 * pos(w[i][j]) - 3 * neg(w[i][j]);
+  const box = run(zBoxRule);
   assertClose(
-    run(zBoxRule),
-    expect(zb, (j) => sumOver(zb, j) + b[j] + 1e-6),
+    box,
+    expect(zb, (j) => sumOver(zb, j) + 1e-6),
     1e-5,
     'zbox',
   );
+  const total = box.reduce((a, v) => a + v, 0);
+  assert.ok(Math.abs(total - (r[0] + r[1])) < 1e-5, `zbox conserves: ${total} vs ${r[0] + r[1]}`);
   // flat: every input gets an equal share of each output
   assertClose(
     run(flatRule),
@@ -196,18 +200,33 @@ test('rules on one dense layer equal their formulas', () => {
   );
 });
 
-test('deep Taylor and the presets run on a real BN classifier with finite maps', async () => {
+test('on a real BN classifier each LRP map reports its conservation: Σ map ÷ the logit from predict', async () => {
   const model = buildClassifier({ inputSize: 16, classes: 2, base: 2, seed: 8 });
   randomizeBatchNorm(model.parts.classifier, 4);
   const x = images(2, 16, 3, 34);
-  for (const name of ['deep_taylor', 'lrp_epsilon_plus_flat', 'lrp_alpha2beta1', 'lrp_epsilon_plus']) {
+  const z = tf.tidy(() => model.predict(x).logits.dataSync());
+  for (const name of [
+    'deep_taylor',
+    'lrp_epsilon_plus_flat',
+    'lrp_alpha2beta1',
+    'lrp_epsilon_plus',
+    'lrp_epsilon',
+  ]) {
     const res = await noLeak(name, () => getMethod(name).explain(model, x, [0, 1]));
-    assert.ok(res.maps.every(Number.isFinite), `${name}: finite`);
-    assert.ok(
-      res.maps.some((v) => v !== 0),
-      `${name}: not all zero`,
-    );
+    const sums = perImageSums(res.maps, 2);
+    const reported = res.debug?.conservation ?? [];
+    for (let i = 0; i < 2; i++) {
+      const want = sums[i] / z[i * 2 + i];
+      assert.ok(
+        Math.abs(reported[i] - want) < 1e-4 * Math.max(1, Math.abs(want)),
+        `${name} image ${i}: reported ${reported[i]}, Σ map / logit ${want}`,
+      );
+    }
   }
+  // Only channel-summed maps keep the total; the conservation is taken before the reduction all the same.
+  const abs = await getMethod('deep_taylor').explain(model, x, [0, 1], { reduce: 'abssum' });
+  const plain = await getMethod('deep_taylor').explain(model, x, [0, 1]);
+  assert.deepEqual(abs.debug?.conservation, plain.debug?.conservation);
   x.dispose();
   model.dispose();
 });

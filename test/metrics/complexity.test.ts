@@ -9,9 +9,19 @@ import { assertClose, mapOf } from './helpers.js';
 const values = (width: number, height: number, v: number[]) =>
   mapOf(width, height, (x, y) => v[y * width + x]);
 
-test('sparseness: Gini of |map| as Quantus (with its 1e-7 offset)', async () => {
+test('sparseness: Gini of |map| as Quantus (divided by the max, then its 1e-7 offset)', async () => {
   // scipy/numpy on [0, 0, 0, 1] + 1e-7: 0.74999970000012.
   assertClose((await sparseness.run({ map: values(2, 2, [0, 0, 0, -1]) })).value, 0.74999970000012, 1e-12);
+  // A map peaking at 2e-5 (integrated gradients' scale) scores as its max-normalised self [0, 0, 0.5, 1]:
+  // Σ(2i − n − 1)(a + 1e-7) / (n Σ(a + 1e-7)) = 0.5833331777778192 (float64 by hand); with the offset on the
+  // raw map it would be 0.576, the offset being no longer small next to the values.
+  assertClose(
+    (await sparseness.run({ map: values(2, 2, [0, 1e-5, 0, -2e-5]) })).value,
+    0.5833331777778192,
+    1e-9,
+  );
+  const raw = await sparseness.run({ map: values(2, 2, [0, 1e-5, 0, -2e-5]) }, { normalise: 'none' });
+  assert.ok(Math.abs(raw.value - 0.5756578947368421) < 1e-6, `without the normalisation: ${raw.value}`);
   assertClose((await sparseness.run({ map: mapOf(4, 4, () => 0.3) })).value, 0, 1e-12);
   assertClose((await sparseness.run({ map: mapOf(4, 4, () => 0) })).value, 0, 1e-12);
 });

@@ -9,7 +9,12 @@ import {
   yDomain,
 } from '../../renderer/src/lib/chart.js';
 import { csvField, toCsv } from '../../renderer/src/lib/csv.js';
-import { formatDuration, formatNumber, formatPercent } from '../../renderer/src/lib/format.js';
+import {
+  conservationLine,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+} from '../../renderer/src/lib/format.js';
 import { keyAction, stepOpacity } from '../../renderer/src/lib/keys.js';
 import { nextSort, sortRows, tableCsv } from '../../renderer/src/lib/table.js';
 
@@ -112,4 +117,7 @@ test('formats for people', () => {
   assert.equal(formatPercent(0.1234), '12.3%');
   assert.equal(formatNumber(0.000012345), '1.23e-5');
   assert.equal(formatNumber(1234.5678), '1235');
+  assert.equal(conservationLine(0.4), 'conservation 40.0% of the logit reaches the pixels');
+  assert.equal(conservationLine(null), 'conservation undefined (the explained logit is 0)');
+  assert.equal(conservationLine(undefined), null, 'non-LRP maps get no line');
 });

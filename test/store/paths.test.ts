@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { test } from 'node:test';
 import { defaultStorePath } from '../../src/store/index.js';
 
@@ -52,7 +53,21 @@ test('XWB_DB wins on every platform; an empty one is ignored', () => {
   );
 });
 
-test('without arguments it answers for this process', () => {
-  const p = defaultStorePath();
-  assert.ok(p.endsWith('xwb.db') || process.env.XWB_DB === p);
+test('without arguments it answers for this process: its platform, environment and home', () => {
+  const saved = process.env.XWB_DB;
+  try {
+    // Reads the live environment (not a copy taken at import): setting XWB_DB changes the answer.
+    process.env.XWB_DB = '/tmp/xwb-paths-test/own.db';
+    assert.equal(defaultStorePath(), '/tmp/xwb-paths-test/own.db');
+    delete process.env.XWB_DB;
+    const expected = defaultStorePath({ platform: process.platform, env: process.env, home: os.homedir() });
+    assert.equal(defaultStorePath(), expected);
+    assert.ok(
+      expected.startsWith(os.homedir()) || process.env.XDG_DATA_HOME || process.env.APPDATA,
+      expected,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.XWB_DB;
+    else process.env.XWB_DB = saved;
+  }
 });

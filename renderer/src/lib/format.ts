@@ -22,3 +22,14 @@ export function formatNumber(x: number | null | undefined): string {
   if (a >= 1e-3 && a < 1e5) return String(Number(x.toPrecision(4)));
   return x.toExponential(2);
 }
+
+/**
+ * The legend line of an LRP map's conservation (Σ relevance ÷ explained logit), or null for maps that do not
+ * report one. Users of Zennit/iNNvestigate read an LRP map against this: 40 % means most of the score went
+ * elsewhere (into biases), and the map shows only the part that reached the pixels.
+ */
+export function conservationLine(c: number | null | undefined): string | null {
+  if (c === undefined) return null;
+  if (c === null) return 'conservation undefined (the explained logit is 0)';
+  return `conservation ${formatPercent(c)} of the logit reaches the pixels`;
+}

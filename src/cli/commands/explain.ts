@@ -91,6 +91,39 @@ export async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>):
   }
 }
 
+export interface ConservationSummary {
+  /** Maps with a defined conservation, and those without (a zero logit, or stored before it was reported). */
+  n: number;
+  missing: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/**
+ * Mean and range of the maps' conservation (Σ relevance ÷ explained logit); undefined for methods that do
+ * not report it (every item undefined).
+ */
+export function summariseConservation(
+  values: readonly (number | null | undefined)[],
+): ConservationSummary | undefined {
+  if (values.every((v) => v === undefined)) return undefined;
+  const ok = values.filter((v): v is number => typeof v === 'number');
+  return {
+    n: ok.length,
+    missing: values.length - ok.length,
+    mean: ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null,
+    min: ok.length ? Math.min(...ok) : null,
+    max: ok.length ? Math.max(...ok) : null,
+  };
+}
+
+export function formatConservation(c: ConservationSummary): string {
+  const f = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+  const gaps = c.missing > 0 ? `, ${c.missing} map(s) without it` : '';
+  return `conservation (Σ relevance ÷ logit; 1 = all of the logit) mean ${f(c.mean)}, range ${f(c.min)}–${f(c.max)}${gaps}`;
+}
+
 export const explainCommand: Command = {
   name: 'explain',
   summary:
@@ -117,8 +150,14 @@ export const explainCommand: Command = {
         const methods = usage(() => resolveMethods(a.methods, rm.config.model.kind));
         const images = listSplit(store, rm.datasetId, a.split).slice(0, a.limit);
         if (images.length === 0) throw new UserError(`run ${a.runId}'s dataset has no ${a.split} images`);
-        const rows: { method: string; params: unknown; computed: number; cached: number; seconds: number }[] =
-          [];
+        const rows: {
+          method: string;
+          params: unknown;
+          computed: number;
+          cached: number;
+          seconds: number;
+          conservation?: ConservationSummary;
+        }[] = [];
         await withInterrupt(async (signal) => {
           for (const method of methods) {
             const bar = createProgress(`explain ${method}`, { enabled: io.interactive && !json });
@@ -140,7 +179,15 @@ export const explainCommand: Command = {
             );
             bar.done();
             const seconds = (performance.now() - t0) / 1000;
-            rows.push({ method, params: r.params, computed: r.computed, cached: r.cached, seconds });
+            const conservation = summariseConservation(r.items.map((i) => i.conservation));
+            rows.push({
+              method,
+              params: r.params,
+              computed: r.computed,
+              cached: r.cached,
+              seconds,
+              ...(conservation ? { conservation } : {}),
+            });
           }
         });
         if (json) {
@@ -167,6 +214,7 @@ export const explainCommand: Command = {
             io.out(
               `  ${r.method.padEnd(22)} ${r.computed} computed, ${r.cached} cached, ${r.seconds.toFixed(1)} s${rate}`,
             );
+            if (r.conservation) io.out(`  ${''.padEnd(22)} ${formatConservation(r.conservation)}`);
           }
         }
         return 0;

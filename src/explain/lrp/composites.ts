@@ -1,6 +1,7 @@
 /**
  * Composites (Zennit's term): which rule each linear layer gets, by layer type, with a special rule for the
- * first layer (the layers reading the image). The names follow Zennit's presets; `deep_taylor` is Montavon et
+ * first layer: the layers with weights that see the pixels, directly or through weight-free nodes only (a dense
+ * layer behind a flatten is first; see graph/first.ts). The names follow Zennit's presets; `deep_taylor` is Montavon et
  * al.'s deep Taylor decomposition as Rieger et al. use it (z+ inside, z^B at the input).
  */
 import { alphaBetaRule, epsilonRule, flatRule, type Rule, zBoxRule, zPlusRule } from './rules.js';

@@ -13,6 +13,7 @@
  * - concatenation: split by channels; flatten/dropout: reshaped.
  */
 import { tf } from '../../engine/tf.js';
+import { firstLinearNodes } from '../graph/first.js';
 import { applyLinear, applyNode, forward } from '../graph/forward.js';
 import type { GraphNode, ModelGraph } from '../graph/types.js';
 import { INPUT_ID } from '../graph/types.js';
@@ -79,23 +80,32 @@ function relevanceOf(
   }
 }
 
-/** Relevance of every input pixel and channel [N, S, S, C] for each image's class (call inside tf.tidy). */
+export interface Relevance {
+  /** Relevance of every input pixel and channel [N, S, S, C]. */
+  relevance: tf.Tensor4D;
+  /** The explained score per image [N]: the class logit the backward pass started from. */
+  score: tf.Tensor1D;
+}
+
+/** Relevance of every input pixel and channel for each image's class (call inside tf.tidy). */
 export function propagateRelevance(
   graph: ModelGraph,
   image: tf.Tensor4D,
   oneHot: tf.Tensor2D,
   o: LrpOptions,
-): tf.Tensor4D {
+): Relevance {
   const values = forward(graph, image);
   const relevance = new Map<string, tf.Tensor>();
-  relevance.set(graph.output, tf.mul(values.get(graph.output) as tf.Tensor, oneHot));
+  const start = tf.mul(values.get(graph.output) as tf.Tensor, oneHot);
+  relevance.set(graph.output, start);
   const ctx: RuleContext = { bounds: o.bounds };
+  const firstLayers = firstLinearNodes(graph);
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const node = graph.nodes[i];
     const r = relevance.get(node.id);
     if (!r || node.inputs.length === 0) continue;
     const inputs = node.inputs.map((id) => values.get(id) as tf.Tensor);
-    const first = node.inputs.includes(INPUT_ID);
+    const first = firstLayers.has(node.id);
     const parts = relevanceOf(node, inputs, image, r, first, o, ctx);
     node.inputs.forEach((id, k) => {
       const part = parts[k];
@@ -104,5 +114,8 @@ export function propagateRelevance(
       relevance.set(id, prev ? tf.add(prev, part) : part);
     });
   }
-  return (relevance.get(INPUT_ID) ?? tf.zerosLike(image)) as tf.Tensor4D;
+  return {
+    relevance: (relevance.get(INPUT_ID) ?? tf.zerosLike(image)) as tf.Tensor4D,
+    score: tf.sum(start, 1) as tf.Tensor1D,
+  };
 }

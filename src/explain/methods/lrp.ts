@@ -3,6 +3,10 @@
  * normalisation folded into the convolutions first. Relevance starts at the class logit, so a conserving
  * composite (ε → 0, no biases) splits exactly the logit over the pixels. See lrp/propagate.ts for how each
  * layer type is treated, including the expclass gate (the explanation map is a fixed gate).
+ *
+ * Every LRP map reports its conservation (debug.conservation, per image: Σ relevance ÷ explained logit), as
+ * Zennit and iNNvestigate users check it: z+ and α-β leave out biases, so on a batch-norm network (BN folded
+ * into biases) part of the logit never reaches the pixels, and the map is read differently when it does not.
  */
 import { tf } from '../../engine/tf.js';
 import { checkNumber, checkOneOf, checkRange } from '../checks.js';
@@ -12,6 +16,14 @@ import { COMPOSITE_NAMES, COMPOSITES, type CompositeName } from '../lrp/composit
 import { propagateRelevance } from '../lrp/propagate.js';
 import { defineMethod } from '../run.js';
 import { oneHotRows, REDUCTIONS, type Reduction, reduceChannels } from '../tensor.js';
+
+/**
+ * The fraction of the explained logit that reaches the input: Σ relevance ÷ logit (1 for a conserving
+ * composite; NaN for a zero logit). Computed over all channels, whatever `reduce` the map uses.
+ */
+export function conservation(relevanceSum: number, logit: number): number {
+  return logit === 0 ? Number.NaN : relevanceSum / logit;
+}
 
 function lrpMethod(name: string, composite: CompositeName, description: string) {
   return defineMethod({
@@ -36,17 +48,21 @@ function lrpMethod(name: string, composite: CompositeName, description: string) 
       const graph = buildGraph(model);
       const folded = foldBatchNorm(graph);
       try {
-        const map = tf.tidy(() =>
-          reduceChannels(
-            propagateRelevance(folded, x, oneHotRows(classes, model.classes), {
-              composite: COMPOSITES[params.composite],
-              epsilon: params.epsilon,
-              bounds: checkRange(params.bounds, 'bounds', name),
-            }),
-            params.reduce,
-          ),
-        );
-        return { map };
+        const [map, total, score] = tf.tidy((): tf.Tensor[] => {
+          const { relevance, score } = propagateRelevance(folded, x, oneHotRows(classes, model.classes), {
+            composite: COMPOSITES[params.composite],
+            epsilon: params.epsilon,
+            bounds: checkRange(params.bounds, 'bounds', name),
+          });
+          return [reduceChannels(relevance, params.reduce), tf.sum(relevance, [1, 2, 3]), score];
+        });
+        try {
+          const sums = Array.from(await total.data());
+          const logits = await score.data();
+          return { map, debug: { conservation: sums.map((v, i) => conservation(v, logits[i])) } };
+        } finally {
+          tf.dispose([total, score]);
+        }
       } finally {
         folded.dispose();
         graph.dispose();
