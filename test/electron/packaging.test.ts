@@ -48,8 +48,14 @@ test('electron-builder config: targets, entry, unpacked natives, fuses', () => {
   ]) {
     has(new RegExp(`^ {2}- node_modules/${p}`, 'm'));
   }
+  // Every fuse of Electron's checklist item "check which fuses you can change", each set the safe way.
   has(/^ {2}runAsNode: false$/m);
+  has(/^ {2}enableCookieEncryption: true$/m);
+  has(/^ {2}enableNodeOptionsEnvironmentVariable: false$/m);
+  has(/^ {2}enableNodeCliInspectArguments: false$/m);
+  has(/^ {2}enableEmbeddedAsarIntegrityValidation: true$/m);
   has(/^ {2}onlyLoadAppFromAsar: true$/m);
+  has(/^ {2}grantFileProtocolExtraPrivileges: false$/m);
   // Every icon path the config names exists.
   for (const m of yml.matchAll(/icon: (\S+)/g)) assert.ok(existsSync(new URL(m[1], root)), m[1]);
   assert.ok(!/\t/.test(yml), 'YAML must be indented with spaces');

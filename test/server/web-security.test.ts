@@ -203,6 +203,29 @@ describe('Host, Origin and Sec-Fetch-Site', () => {
   });
 });
 
+describe('response headers', () => {
+  test('the renderer comes with the CSP (own scripts only, no framing), nosniff and no referrer', async () => {
+    const { CSP } = await import('../../electron/security.cjs');
+    for (const path of ['/', '/assets/app.js', '/some/app/route']) {
+      const r = await raw(port, { path });
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers['content-security-policy'], CSP, path);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', path);
+      assert.equal(r.headers['referrer-policy'], 'no-referrer', path);
+    }
+    const csp = new Map(
+      CSP.split(';')
+        .map((d) => d.trim().split(/\s+/) as [string, ...string[]])
+        .map(([k, ...v]) => [k, v]),
+    );
+    assert.deepEqual(csp.get('script-src'), ["'self'"]);
+    assert.deepEqual(csp.get('frame-ancestors'), ["'none'"]);
+    const img = await raw(port, { path: `/files/image/${imageIds[0]}`, headers: bearer() });
+    assert.equal(img.headers['x-content-type-options'], 'nosniff');
+    assert.equal(img.headers['cache-control'], 'private, max-age=3600');
+  });
+});
+
 describe('path traversal', () => {
   test('the renderer route serves only files inside its folder', async () => {
     const ok = await raw(port, { path: '/assets/app.js' });
