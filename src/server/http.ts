@@ -144,6 +144,12 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     const index = join(staticRoot, 'index.html');
     // App routes without a file extension get index.html (client-side routing).
     const target = file ?? (extname(pathname) === '' ? index : null);
+    // Browsers ask for /favicon.ico on their own; the app has none, and a 404 would be a console error.
+    if (target === null && pathname === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'max-age=3600' });
+      return res.end();
+    }
+    // A missing asset is a 404, not index.html that the browser would then refuse as a script (as xwb:// does).
     if (target === null) return sendJson(res, 404, { error: `not found: ${pathname.slice(0, 200)}` });
     try {
       await sendFile(res, target, staticHeaders(target), 'renderer', req.method);

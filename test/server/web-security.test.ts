@@ -220,6 +220,9 @@ describe('response headers', () => {
     );
     assert.deepEqual(csp.get('script-src'), ["'self'"]);
     assert.deepEqual(csp.get('frame-ancestors'), ["'none'"]);
+    // A missing asset is a 404 (not index.html served as a script); the favicon browsers ask for is no content.
+    assert.equal((await raw(port, { path: '/assets/missing.js' })).status, 404);
+    assert.equal((await raw(port, { path: '/favicon.ico' })).status, 204);
     const img = await raw(port, { path: `/files/image/${imageIds[0]}`, headers: bearer() });
     assert.equal(img.headers['x-content-type-options'], 'nosniff');
     assert.equal(img.headers['cache-control'], 'private, max-age=3600');
