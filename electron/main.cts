@@ -17,6 +17,7 @@ import {
   protocol,
   session,
   shell,
+  type WebContents,
 } from 'electron';
 import { type Core, parseShellArgs, rendererRoot, startCore, startupFailureMessage } from './core.cjs';
 import { createCallHandler } from './ipc.cjs';
@@ -26,8 +27,10 @@ import {
   blockedRequest,
   CALL_CHANNEL,
   EVENT_CHANNEL,
+  externalLinkPrompt,
   isAppUrl,
   navigationDecision,
+  OPEN_EXTERNAL_BUTTON,
   permissionAllowed,
   SCHEME,
   windowOpenDecision,
@@ -52,17 +55,33 @@ function fail(message: string): void {
   app.exit(1);
 }
 
-function openExternally(url: string | null): void {
-  if (url) shell.openExternal(url).catch((e: unknown) => console.warn(`could not open ${url}: ${String(e)}`));
+// One question at a time: a page that fires links in a loop gets one dialog, not a stack of them.
+let asking = false;
+
+/** Opens an http(s) link in the system browser only if the user says so (security.cts, externalLinkPrompt). */
+async function openExternally(url: string | null, contents: WebContents): Promise<void> {
+  if (!url || asking) return;
+  asking = true;
+  try {
+    const prompt = externalLinkPrompt(url);
+    const win = BrowserWindow.fromWebContents(contents);
+    const { response } = await (win ? dialog.showMessageBox(win, prompt) : dialog.showMessageBox(prompt));
+    if (response === OPEN_EXTERNAL_BUTTON) await shell.openExternal(url);
+  } catch (e) {
+    console.warn(`could not open ${url}: ${String(e)}`);
+  } finally {
+    asking = false;
+  }
 }
 
-// Every web contents, present and future: no navigation away from the app, no new windows, no <webview>.
+// Every web contents, present and future: no navigation away from the app, no new windows, no <webview>;
+// an http(s) link is offered to the system browser, and opens there only when the user agrees.
 app.on('web-contents-created', (_event, contents) => {
   contents.on('will-navigate', (event) => {
     const d = navigationDecision(event.url);
     if (d.action === 'deny') {
       event.preventDefault();
-      openExternally(d.openExternal);
+      void openExternally(d.openExternal, contents);
     }
   });
   contents.on('will-redirect', (event) => {
@@ -70,7 +89,7 @@ app.on('web-contents-created', (_event, contents) => {
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    openExternally(windowOpenDecision(url).openExternal);
+    void openExternally(windowOpenDecision(url).openExternal, contents);
     return { action: 'deny' };
   });
 });

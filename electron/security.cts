@@ -72,15 +72,48 @@ export function externalUrl(url: string): string | null {
   return u.href;
 }
 
+/** The button of the confirmation that opens the link; the other one (the default) cancels. */
+export const OPEN_EXTERNAL_BUTTON = 1;
+
+/**
+ * What the user is asked before a link leaves the app for the system browser. Nothing opens unasked: a page
+ * compromised through a hostile file name or XML field could otherwise use `shell.openExternal` as a channel
+ * out past the CSP (the address itself carries the data). The renderer has no external links of its own, so
+ * there is no allow-list; the address is shown in full, with its host in ASCII (punycode), so a look-alike
+ * host cannot pass for another. Cancel is the default and the Escape answer.
+ */
+export function externalLinkPrompt(url: string): {
+  type: 'question';
+  buttons: string[];
+  defaultId: number;
+  cancelId: number;
+  noLink: true;
+  title: string;
+  message: string;
+  detail: string;
+} {
+  const u = new URL(url);
+  return {
+    type: 'question',
+    buttons: ['Cancel', 'Open in browser'],
+    defaultId: 0,
+    cancelId: 0,
+    noLink: true,
+    title: 'xwb',
+    message: `Open a page of ${u.hostname} in your web browser?`,
+    detail: u.href,
+  };
+}
+
 export type NavigationDecision = { action: 'allow' } | { action: 'deny'; openExternal: string | null };
 
-/** In-window navigation: only within the app; an http(s) link goes to the system browser instead. */
+/** In-window navigation: only within the app; an http(s) link may go to the system browser (after asking). */
 export function navigationDecision(url: string): NavigationDecision {
   if (isAppUrl(url)) return { action: 'allow' };
   return { action: 'deny', openExternal: externalUrl(url) };
 }
 
-/** `window.open` and target=_blank: never a new Electron window; http(s) goes to the system browser. */
+/** `window.open` and target=_blank: never a new Electron window; http(s) may go to the system browser. */
 export function windowOpenDecision(url: string): { action: 'deny'; openExternal: string | null } {
   return { action: 'deny', openExternal: externalUrl(url) };
 }

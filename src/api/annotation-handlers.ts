@@ -79,12 +79,29 @@ function maskMeta(m: MaskRecord): MaskMetaView {
 }
 
 /**
+ * Width and height from a PNG's IHDR chunk, which the format requires first, right after the signature:
+ * bytes 8..11 length (13), 12..15 "IHDR", 16..19 width, 20..23 height, big-endian.
+ */
+export function pngSize(png: Buffer, field = 'png'): { width: number; height: number } {
+  if (png.length < 24 || png.readUInt32BE(8) !== 13 || png.toString('latin1', 12, 16) !== 'IHDR') {
+    throw new ApiError(`${field}: the PNG has no IHDR header chunk (truncated or not a PNG)`, 400, field);
+  }
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  if (width === 0 || height === 0) {
+    throw new ApiError(`${field}: the PNG header says ${width}×${height} pixels`, 400, field);
+  }
+  return { width, height };
+}
+
+/**
  * A PNG → one bit per pixel (1 = on). Accepted: one grey channel (on where > 0, so 0/1 and 0/255 masks both work)
  * or an alpha channel (grey+alpha or RGBA: on where alpha > 0, what a canvas painted with any colour gives).
  */
 export async function decodeBinaryMask(
   png: Buffer,
   field = 'png',
+  expected?: { width: number; height: number; what: string },
 ): Promise<{ bits: Uint8Array; width: number; height: number }> {
   if (!png.subarray(0, 8).equals(PNG_SIGNATURE)) {
     throw new ApiError(
@@ -93,11 +110,25 @@ export async function decodeBinaryMask(
       field,
     );
   }
+  // The size comes from the header, before any pixel is decoded: a few hundred KiB of PNG can inflate to
+  // gigabytes, so a mask that does not match its image is refused without decompressing it.
+  const header = pngSize(png, field);
+  if (expected && (header.width !== expected.width || header.height !== expected.height)) {
+    throw new ApiError(
+      `${field}: the PNG is ${header.width}×${header.height} but ${expected.what} is ` +
+        `${expected.width}×${expected.height}; paint it at the image size`,
+      400,
+      field,
+    );
+  }
+  // Also a cap for callers without an expected size (masks read back from the store): sharp refuses to
+  // decode more pixels than the header promised.
+  const limitInputPixels = Math.max(1, header.width * header.height);
   let decoded: { data: Buffer; info: OutputInfo };
   let stored: { channels?: number; hasAlpha?: boolean };
   try {
-    stored = await sharp(png).metadata();
-    decoded = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    stored = await sharp(png, { limitInputPixels }).metadata();
+    decoded = await sharp(png, { limitInputPixels }).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     throw new ApiError(`${field}: the PNG cannot be decoded (${(e as Error).message})`, 400, field);
   }
@@ -240,7 +271,11 @@ export function registerAnnotationHandlers(service: XwbService): void {
         'png',
       );
     }
-    const decoded = await decodeBinaryMask(Buffer.from(req.png, 'base64'));
+    const decoded = await decodeBinaryMask(Buffer.from(req.png, 'base64'), 'png', {
+      width: im.width,
+      height: im.height,
+      what: `image ${im.id}`,
+    });
     if (decoded.width !== im.width || decoded.height !== im.height) {
       throw new ApiError(
         `png: the PNG is ${decoded.width}×${decoded.height} but image ${im.id} is ${im.width}×${im.height}`,

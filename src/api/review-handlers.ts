@@ -320,7 +320,14 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
           'shouldHighlight',
         );
       }
-      const d = await decodeBinaryMask(Buffer.from(req.shouldHighlight, 'base64'), 'shouldHighlight');
+      const expl = store.explanations.getMeta(item.explanationId);
+      const im = expl && store.images.get(expl.imageId);
+      if (!im) throw new ApiError(`review item ${item.id}: its image is missing`, 404, 'itemId');
+      const d = await decodeBinaryMask(Buffer.from(req.shouldHighlight, 'base64'), 'shouldHighlight', {
+        width: im.width,
+        height: im.height,
+        what: `the image of review item ${item.id}`,
+      });
       const grey = new Uint8Array(d.bits.length);
       for (let i = 0; i < grey.length; i++) {
         grey[i] = d.bits[i] * 255;

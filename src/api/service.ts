@@ -40,6 +40,28 @@ export interface ServiceOptions {
   datasetsDir?: string;
 }
 
+/** Errors the import raises about the folder it was given: the user's to fix, so 4xx rather than 500. */
+const IMPORT_USER_ERRORS = new Set(['ImportError', 'DatasetLayoutError', 'RatedImportError']);
+const IMPORT_USER_CODES = new Set([
+  'ENOENT',
+  'ENOTDIR',
+  'EISDIR',
+  'EACCES',
+  'EPERM',
+  'ELOOP',
+  'ENAMETOOLONG',
+]);
+
+function importRequestError(e: unknown): unknown {
+  if (e instanceof ApiError || !(e instanceof Error)) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!IMPORT_USER_ERRORS.has(e.name) && !(code && IMPORT_USER_CODES.has(code))) return e;
+  // A name clash is a conflict with what the store holds; everything else is about the folder.
+  if (/already exists/.test(e.message)) return new ApiError(e.message, 409, 'name');
+  if (/^--target /.test(e.message)) return new ApiError(e.message, 400, 'target');
+  return new ApiError(e.message, 400, 'dir');
+}
+
 /**
  * The core behind the contract. Both transports call these handlers after validating the request; the handlers
  * turn store records into the contract's plain views. Long work (training) runs in a worker; the service only
@@ -149,8 +171,12 @@ export class XwbService {
     'datasets.list': async () => this.store.datasets.list().map(datasetView),
     'datasets.import': async (req) => {
       const { importDataset } = await import('../data/import/import.js');
-      const report = await importDataset(this.store, req.dir, { name: req.name, target: req.target });
-      return importView(report);
+      try {
+        const report = await importDataset(this.store, req.dir, { name: req.name, target: req.target });
+        return importView(report);
+      } catch (e) {
+        throw importRequestError(e);
+      }
     },
     'datasets.generate': async (req) => {
       if (this.store.datasets.getByName(req.name)) {

@@ -1,19 +1,34 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { ApiError, isMethod, validateRequest, type XwbEvent } from '../api/contract.js';
 import type { XwbService } from '../api/service.js';
+import { isJsonContentType, readJsonBody } from './body.js';
+import { sendFile, staticFile } from './files.js';
+import {
+  allowedHosts as allowedHostsFor,
+  allowedOrigins as allowedOriginsFor,
+  checkFetchSite,
+  checkHostAndOrigin,
+  checkStateChange,
+  cookieName,
+  credential,
+  sameSecret,
+} from './guard.js';
 
 /**
- * Web mode: the renderer and the contract over HTTP on loopback. Security model:
- * - a per-launch random token; the printed address carries it once (`/?token=…`), the server trades it for an
- *   HttpOnly, SameSite=Strict cookie and redirects to `/`, so the token does not linger in the address bar;
- *   scripts may send `Authorization: Bearer <token>` instead;
- * - the Host header must name this server (blocks DNS-rebinding pages from reaching it);
- * - POST bodies must be JSON (a cross-site form cannot send that without a preflight), at most 1 MiB;
- * - files are served only through ids the store knows, and image paths are checked to lie inside their dataset.
+ * Web mode: the renderer and the contract over HTTP on loopback. Security model (the checks are in guard.ts):
+ * - a random token per launch (a restart invalidates every copy of the old one); the printed address carries it
+ *   once (`/?token=…`), the server trades it for an HttpOnly, SameSite=Strict session cookie named after the
+ *   port and redirects to `/`, so the token does not linger in the address bar; scripts may send
+ *   `Authorization: Bearer <token>` instead;
+ * - the Host header must name this server (blocks DNS-rebinding pages from reaching it), a foreign Origin is
+ *   refused, and a cookie-signed POST must carry this server's Origin (browsers share cookies across ports);
+ * - POST bodies must be UTF-8 JSON (a cross-site form cannot send that without a preflight), at most 1 MiB;
+ * - files are served only through ids the store knows, and image paths are checked to lie inside their dataset;
+ * - bounded: at most `maxEventStreams` SSE clients and `maxConnections` sockets, and a socket that does not
+ *   finish its request headers in time is closed, so idle connections cannot use up the file descriptors.
  */
 export interface WebServer {
   url: string;
@@ -24,17 +39,40 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+export interface WebServerLimits {
+  /** Open event streams (each browser tab holds one). */
+  maxEventStreams: number;
+  /** Open sockets; past this, new connections are closed at once. */
+  maxConnections: number;
+  /** Time for a client to send its request headers (also how long a silent socket may stay open). */
+  headersTimeoutMs: number;
+  /** Time for a client to send its whole request. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive socket stays open between requests. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: WebServerLimits = {
+  maxEventStreams: 32,
+  maxConnections: 256,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
 export interface WebServerOptions {
   service: XwbService;
   host?: string;
   port?: number;
   /** Folder of the built renderer (index.html + assets). */
   staticDir: string;
+  /** Only for tests: the launch token (otherwise a fresh random one). */
   token?: string;
+  limits?: Partial<WebServerLimits>;
+  /** Told about server-level errors that are survived (e.g. failed accepts); default: stderr. */
+  warn?: (message: string) => void;
 }
 
-const COOKIE = 'xwb_token';
-const MAX_BODY = 1 << 20;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -59,55 +97,27 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; " +
   "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function cookieToken(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=');
-  }
-  return undefined;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(data);
-}
-
-function readBody(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolveBody, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError('request body larger than 1 MiB', 413));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolveBody({});
-      try {
-        resolveBody(JSON.parse(text));
-      } catch {
-        reject(new ApiError('request body is not valid JSON', 400));
-      }
-    });
-    req.on('error', reject);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...extra,
   });
+  res.end(data);
 }
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const host = opts.host ?? '127.0.0.1';
-  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const token = opts.token ?? randomBytes(32).toString('base64url');
+  const limits: WebServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`xwb serve: ${m}\n`));
   const staticRoot = resolve(opts.staticDir);
   const { service } = opts;
   const clients = new Set<ServerResponse>();
@@ -116,49 +126,78 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     for (const c of clients) c.write(frame);
   };
   service.events.on('event', onEvent);
-  let allowedHosts: Set<string> = new Set();
+  // Known once the port is: the Host/Origin names and the cookie name include it.
+  let hosts: Set<string> = new Set();
+  let origins: Set<string> = new Set();
+  let cookie = '';
 
-  const authorised = (req: IncomingMessage): boolean => {
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ') && sameToken(auth.slice(7), token)) return true;
-    const c = cookieToken(req);
-    return c !== undefined && sameToken(c, token);
-  };
+  const staticHeaders = (target: string) => ({
+    'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
+    'content-security-policy': CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': target.endsWith('index.html') ? 'no-store' : 'max-age=3600',
+  });
 
-  const serveStatic = (res: ServerResponse, pathname: string) => {
-    const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname.slice(1));
-    const file = resolve(staticRoot, rel);
-    if (file !== staticRoot && !file.startsWith(staticRoot + sep))
-      return sendJson(res, 403, { error: 'forbidden' });
-    const target = existsSync(file) && statSync(file).isFile() ? file : join(staticRoot, 'index.html');
-    if (!existsSync(target)) {
+  const serveStatic = async (req: IncomingMessage, res: ServerResponse, pathname: string) => {
+    const file = await staticFile(staticRoot, pathname);
+    const index = join(staticRoot, 'index.html');
+    // App routes without a file extension get index.html (client-side routing).
+    const target = file ?? (extname(pathname) === '' ? index : null);
+    // Browsers ask for /favicon.ico on their own; the app has none, and a 404 would be a console error.
+    if (target === null && pathname === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'max-age=3600' });
+      return res.end();
+    }
+    // A missing asset is a 404, not index.html that the browser would then refuse as a script (as xwb:// does).
+    if (target === null) return sendJson(res, 404, { error: `not found: ${pathname.slice(0, 200)}` });
+    try {
+      await sendFile(res, target, staticHeaders(target), 'renderer', req.method);
+    } catch (e) {
+      if (target !== index || !(e instanceof ApiError) || e.status !== 404) throw e;
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`The renderer is not built (${staticRoot} has no index.html). Run: npm run build`);
-      return;
+    }
+  };
+
+  const openEvents = (req: IncomingMessage, res: ServerResponse) => {
+    if (clients.size >= limits.maxEventStreams) {
+      return sendJson(
+        res,
+        503,
+        { error: `too many open event streams (${limits.maxEventStreams}); close other workbench tabs` },
+        { 'retry-after': '10' },
+      );
     }
     res.writeHead(200, {
-      'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
-      'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cache-control': target.endsWith('index.html') ? 'no-store' : 'max-age=3600',
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
     });
-    createReadStream(target).pipe(res);
+    res.write(': connected\n\n');
+    clients.add(res);
+    req.on('close', () => clients.delete(res));
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
-      return sendJson(res, 421, { error: `unexpected Host header "${req.headers.host ?? ''}"` });
+    const refused = checkHostAndOrigin(req.headers, hosts, origins);
+    if (refused) return sendJson(res, refused.status, { error: refused.error });
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return sendJson(res, 400, { error: `malformed request target "${(req.url ?? '').slice(0, 200)}"` });
     }
     const path = url.pathname;
     // The launch address: trade the token for a cookie, then drop it from the address bar.
     if (req.method === 'GET' && url.searchParams.has('token')) {
-      if (!sameToken(url.searchParams.get('token') ?? '', token))
-        return sendJson(res, 403, { error: 'wrong token' });
+      if (!sameSecret(url.searchParams.get('token') ?? '', token))
+        return sendJson(res, 403, {
+          error: 'wrong token: it changes at every launch; open the address xwb serve printed this time',
+        });
       res.writeHead(303, {
         location: path,
-        'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        'set-cookie': `${cookie}=${token}; HttpOnly; SameSite=Strict; Path=/`,
         'cache-control': 'no-store',
       });
       return res.end();
@@ -166,65 +205,77 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     if (!(path.startsWith('/api/') || path === '/events' || path.startsWith('/files/'))) {
       if (req.method !== 'GET' && req.method !== 'HEAD')
         return sendJson(res, 405, { error: 'method not allowed' });
-      return serveStatic(res, path);
+      return serveStatic(req, res, path);
     }
-    if (!authorised(req)) {
+    const site = checkFetchSite(req.headers);
+    if (site) return sendJson(res, site.status, { error: site.error });
+    const how = credential(req.headers, token, cookie);
+    if (!how) {
       return sendJson(res, 401, {
-        error: 'not signed in: open the address xwb printed at launch (it carries a token)',
+        error:
+          'not signed in: open the address xwb serve printed at this launch (it carries a token that changes ' +
+          'every launch)',
       });
     }
+    const change = checkStateChange(req.method, how, req.headers, origins);
+    if (change) return sendJson(res, change.status, { error: change.error });
     if (path.startsWith('/api/')) {
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        return sendJson(res, 415, { error: 'content-type must be application/json' });
+      if (!isJsonContentType(req.headers['content-type'])) {
+        return sendJson(res, 415, { error: 'content-type must be application/json (UTF-8)' });
       }
       const method = path.slice(5);
       if (!isMethod(method)) return sendJson(res, 404, { error: `unknown method "${method}"` });
-      const body = await readBody(req);
+      const body = await readJsonBody(req);
       const valid = validateRequest(method, body);
       return sendJson(res, 200, await service.call(method, valid));
     }
-    if (path === '/events') {
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-      });
-      res.write(': connected\n\n');
-      clients.add(res);
-      req.on('close', () => clients.delete(res));
-      return;
-    }
-    const m = /^\/files\/(image|explanation)\/(\d+)$/.exec(path);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'use GET' });
+    if (path === '/events') return openEvents(req, res);
+    const m = /^\/files\/(image|explanation)\/([1-9][0-9]{0,14})$/.exec(path);
     if (!m) return sendJson(res, 404, { error: 'not found' });
     const idNum = Number(m[2]);
     if (m[1] === 'image') {
       const { file, format } = service.imageFile(idNum);
-      res.writeHead(200, {
+      const headers = {
         'content-type': IMAGE_TYPES[format] ?? 'application/octet-stream',
         'cache-control': 'private, max-age=3600',
         'x-content-type-options': 'nosniff',
-      });
-      createReadStream(file).pipe(res);
-      return;
+      };
+      return sendFile(res, file, headers, `image ${idNum}`, req.method);
     }
     const data = service.explanationData(idNum);
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
       'cache-control': 'private, max-age=3600',
+      'x-content-type-options': 'nosniff',
     });
     res.end(data);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (res.headersSent) return res.destroy();
-      if (e instanceof ApiError) return sendJson(res, e.status, { error: e.message, field: e.field });
-      const err = e as Error;
-      // Core errors name the file and the problem; they are shown to the user as they are.
-      sendJson(res, 500, { error: err?.message ?? String(e) });
-    });
-  });
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node looks for sockets past the two timeouts above.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (res.headersSent) return res.destroy();
+        // A client still sending a body we refused gets the answer, then the connection is closed.
+        const close: Record<string, string> = req.complete ? {} : { connection: 'close' };
+        if (e instanceof ApiError) {
+          return sendJson(res, e.status, { error: e.message, field: e.field }, close);
+        }
+        const err = e as Error;
+        // Core errors name the file and the problem; they are shown to the user as they are.
+        sendJson(res, 500, { error: err?.message ?? String(e) }, close);
+      });
+    },
+  );
+  server.maxConnections = limits.maxConnections;
   const heartbeat = setInterval(() => {
     for (const c of clients) c.write(': ping\n\n');
   }, 15_000);
@@ -232,13 +283,24 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
 
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(opts.port ?? 0, host, () => ok());
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  // After listening, errors are per connection (EMFILE on accept when descriptors run out): say so and serve
+  // on; an unhandled 'error' would end the process.
+  let lastWarning = 0;
+  server.on('error', (e) => {
+    if (Date.now() - lastWarning < 5_000) return;
+    lastWarning = Date.now();
+    warn(`${(e as Error).message} (still serving)`);
   });
   const port = (server.address() as AddressInfo).port;
+  hosts = allowedHostsFor(host, port);
+  origins = allowedOriginsFor(hosts);
+  cookie = cookieName(port);
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  allowedHosts = new Set(
-    [`${hostForUrl}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`].map((h) => h.toLowerCase()),
-  );
   const url = `http://${hostForUrl}:${port}/`;
   return {
     url,
@@ -249,7 +311,14 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       clearInterval(heartbeat);
       service.events.off('event', onEvent);
       for (const c of clients) c.end();
-      await new Promise<void>((ok) => server.close(() => ok()));
+      const closing = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      // Keep-alive sockets of clients that ended their event stream are not idle yet: give requests in flight
+      // a moment, then close what is left.
+      const force = setTimeout(() => server.closeAllConnections(), 1_000);
+      force.unref();
+      await closing;
+      clearTimeout(force);
     },
   };
 }

@@ -1,27 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
 
 /**
- * A stable address and token per store. The renderer keeps unsaved annotations and ratings in the browser's
- * storage, which belongs to the page's origin (host and port): if a restarted server came back on another port or
- * with another token, a reloaded page could no longer send what it kept. So the same store gets the same port
- * (when free) and the same token across restarts; the token lives next to the store, readable by its owner only.
+ * A stable address per store. The renderer keeps unsaved annotations and ratings in the browser's storage, which
+ * belongs to the page's origin (host and port): if a restarted server came back on another port, a reloaded page
+ * could no longer send what it kept. So the same store gets the same port (when free) across restarts.
+ *
+ * Only the address is stable, not the secret: the token is new at every launch (src/server/http.ts) and never
+ * written to disk. The origin, and with it the browser's unsaved marks, survives a restart; a token copied from
+ * an earlier launch, or leaked through the cookie to another local listener, stops working when xwb stops.
  */
 export function stablePort(storePath: string): number {
   const h = createHash('sha256').update(resolve(storePath)).digest();
   return 20_000 + (h.readUInt32BE(0) % 20_000);
-}
-
-export function storeToken(storePath: string): string {
-  const file = join(dirname(resolve(storePath)), `.${basename(storePath)}.serve-token`);
-  if (existsSync(file)) {
-    const t = readFileSync(file, 'utf8').trim();
-    if (/^[A-Za-z0-9_-]{32,}$/.test(t)) return t;
-  }
-  const token = randomBytes(24).toString('base64url');
-  writeFileAtomic(file, `${token}\n`);
-  chmodSync(file, 0o600);
-  return token;
 }

@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XwbService } from '../api/service.js';
 import type { Store } from '../store/index.js';
-import { startWebServer, type WebServer } from './http.js';
+import { startWebServer, type WebServer, type WebServerLimits } from './http.js';
 
 /** The built renderer: `dist/renderer` at the repository root (both from src/ via tsx and from dist/src). */
 export function rendererDir(): string {
@@ -15,7 +15,14 @@ export function rendererDir(): string {
 
 export async function serveWorkbench(
   store: Store,
-  opts: { host?: string; port?: number; version: string; token?: string },
+  opts: {
+    host?: string;
+    port?: number;
+    version: string;
+    /** Only for tests; otherwise a fresh token per launch. */
+    token?: string;
+    limits?: Partial<WebServerLimits>;
+  },
 ): Promise<{ web: WebServer; service: XwbService }> {
   const service = new XwbService({
     store,
@@ -33,6 +40,7 @@ export async function serveWorkbench(
     port: opts.port,
     staticDir: rendererDir(),
     token: opts.token,
+    limits: opts.limits,
   });
   return { web, service };
 }

@@ -186,6 +186,42 @@ test('validation errors name the field', async () => {
   await rejects(() => call('annotations.list', { imageId: 0 }), 400, 'imageId', /imageId/);
 });
 
+test('masks.put reads the size from the PNG header and refuses a mismatch before decoding (compression bombs)', async () => {
+  // 3000×3000 zeros: 9 MB of pixels in about 9 KiB of PNG. Refused from its IHDR, never inflated.
+  const bomb = encodeGreyPng(new Uint8Array(3000 * 3000), 3000, 3000);
+  assert.ok(bomb.length < 64 * 1024, `${bomb.length} bytes`);
+  const base = { imageId, annotator: me, kind: 'region' as const, width: 64, height: 48 };
+  await rejects(
+    () => call('masks.put', { ...base, png: bomb.toString('base64') }),
+    400,
+    'png',
+    /the PNG is 3000×3000 but image \d+ is 64×48; paint it at the image size/,
+  );
+  // A header claiming 60000×60000 over a few bytes of data: refused by the same check, not by a failed decode.
+  const claim = Buffer.from(encodeGreyPng(new Uint8Array(64 * 48), 64, 48));
+  claim.writeUInt32BE(60_000, 16);
+  claim.writeUInt32BE(60_000, 20);
+  await rejects(
+    () => call('masks.put', { ...base, png: claim.toString('base64') }),
+    400,
+    'png',
+    /the PNG is 60000×60000 but image/,
+  );
+  // A signature without an IHDR chunk.
+  const headless = Buffer.concat([
+    claim.subarray(0, 8),
+    Buffer.from('0000000dIHDX', 'latin1'),
+    Buffer.alloc(20),
+  ]);
+  await rejects(
+    () => call('masks.put', { ...base, png: headless.toString('base64') }),
+    400,
+    'png',
+    /no IHDR header chunk/,
+  );
+  assert.equal(env.store.masks.list(imageId).length, 0, 'nothing stored');
+});
+
 test('masks.put takes a grey or RGBA-alpha PNG at the image size and stores it as 0/255 grey', async () => {
   // Grey 0/1 (what other tools write): a 10×6 rectangle on.
   const grey = new Uint8Array(64 * 48);

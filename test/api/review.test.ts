@@ -223,6 +223,14 @@ test('review.rate stores the should-highlight mask with the rating, at the image
     'shouldHighlight',
     /2×2.*paint it at the image size/,
   );
+  // The size is read from the PNG header, before decoding: a compression bomb is refused without inflating it.
+  const bomb = encodeGreyPng(new Uint8Array(3000 * 3000), 3000, 3000).toString('base64');
+  await rejects(
+    () => call('review.rate', { ...fullRating(item.itemId, 1), shouldHighlight: bomb }),
+    400,
+    'shouldHighlight',
+    new RegExp(`the PNG is 3000×3000 but the image of review item ${item.itemId} is ${width}×${height}`),
+  );
   await rejects(
     () => call('review.rate', { ...fullRating(item.itemId, 1), shouldHighlight: 'not a png!' }),
     400,

@@ -20,6 +20,9 @@ interface Recorded {
   permissionCheck?: Fn;
   beforeRequest?: { filter: { urls: string[] }; listener: Fn };
   openedExternally: string[];
+  /** The link confirmations shown, and how the (fake) user answers the next ones. */
+  prompts: { message: string; detail: string; buttons: string[]; defaultId: number; cancelId: number }[];
+  answers: number[];
   errors: string[];
 }
 
@@ -31,6 +34,8 @@ const rec: Recorded = {
   appEvents: new Map(),
   windows: [],
   openedExternally: [],
+  prompts: [],
+  answers: [],
   errors: [],
 };
 
@@ -74,10 +79,19 @@ const fakeElectron = {
       rec.openedExternally.push(url);
     },
   },
-  dialog: { showErrorBox: (_t: string, m: string) => rec.errors.push(m) },
+  dialog: {
+    showErrorBox: (_t: string, m: string) => rec.errors.push(m),
+    showMessageBox: async (...args: unknown[]) => {
+      rec.prompts.push(args[args.length - 1] as Recorded['prompts'][number]);
+      // Answered on a later turn, as a real dialog would be.
+      await new Promise((r) => setTimeout(r, 5));
+      return { response: rec.answers.shift() ?? 0 };
+    },
+  },
   BrowserWindow: class {
     static all: unknown[] = [];
     static getAllWindows = () => fakeElectron.BrowserWindow.all;
+    static fromWebContents = () => null;
     webContents = { isDestroyed: () => false, getURL: () => 'xwb://app/index.html', send: () => {} };
     constructor(options: { webPreferences: Record<string, unknown> }) {
       const w = { options, loaded: [] as string[] };
@@ -191,12 +205,12 @@ test('web contents hooks deny navigation and new windows; permissions and networ
     return prevented;
   };
   assert.equal(navigate('xwb://app/index.html#/runs'), false);
-  assert.equal(navigate('https://example.org/'), true);
   assert.equal(navigate('file:///etc/passwd'), true);
-  assert.deepEqual((openHandler as (d: { url: string }) => unknown)({ url: 'https://example.org/doc' }), {
+  assert.deepEqual(rec.prompts, [], 'a file: URL is not even offered');
+  assert.deepEqual((openHandler as (d: { url: string }) => unknown)({ url: 'xwb://app/index.html' }), {
     action: 'deny',
   });
-  assert.deepEqual(rec.openedExternally, ['https://example.org/', 'https://example.org/doc']);
+  assert.deepEqual(rec.prompts, [], 'the app itself opens no new window');
   let attached = true;
   (handlers.get('will-attach-webview') as (e: unknown) => void)({ preventDefault: () => (attached = false) });
   assert.equal(attached, false);
@@ -214,4 +228,45 @@ test('web contents hooks deny navigation and new windows; permissions and networ
     (r) => (cancelled = r.cancel),
   );
   assert.equal(cancelled, true);
+});
+
+test('an http(s) link leaves for the system browser only when the user agrees; one question at a time', async () => {
+  const handlers = new Map<string, Fn>();
+  let openHandler: Fn | undefined;
+  const contents = {
+    on: (name: string, fn: Fn) => handlers.set(name, fn),
+    setWindowOpenHandler: (fn: Fn) => {
+      openHandler = fn;
+    },
+  };
+  (rec.appEvents.get('web-contents-created') as (e: unknown, c: unknown) => void)({}, contents);
+  const navigate = (url: string) =>
+    (handlers.get('will-navigate') as (e: unknown) => void)({ url, preventDefault: () => {} });
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  rec.prompts.length = 0;
+  rec.openedExternally.length = 0;
+
+  // Cancelled (the default answer): nothing opens.
+  rec.answers.push(0);
+  navigate('https://example.org/?leak=secret');
+  // A second link while the first question is open is dropped, not queued behind it.
+  navigate('https://example.org/again');
+  await settle();
+  assert.equal(rec.prompts.length, 1);
+  assert.deepEqual(rec.openedExternally, []);
+  const p = rec.prompts[0];
+  assert.equal(p.detail, 'https://example.org/?leak=secret', 'the full address is shown');
+  assert.match(p.message, /example\.org/);
+  assert.equal(p.buttons[p.defaultId], 'Cancel');
+  assert.equal(p.cancelId, p.defaultId);
+
+  // Agreed: opens, through window.open as well; a look-alike host is shown in punycode.
+  rec.answers.push(1);
+  assert.deepEqual((openHandler as (d: { url: string }) => unknown)({ url: 'https://exаmple.org/doc' }), {
+    action: 'deny',
+  });
+  await settle();
+  assert.equal(rec.prompts.length, 2);
+  assert.match(rec.prompts[1].message, /xn--exmple-/);
+  assert.deepEqual(rec.openedExternally, ['https://xn--exmple-4nf.org/doc']);
 });

@@ -48,8 +48,14 @@ test('electron-builder config: targets, entry, unpacked natives, fuses', () => {
   ]) {
     has(new RegExp(`^ {2}- node_modules/${p}`, 'm'));
   }
+  // Every fuse of Electron's checklist item "check which fuses you can change", each set the safe way.
   has(/^ {2}runAsNode: false$/m);
+  has(/^ {2}enableCookieEncryption: true$/m);
+  has(/^ {2}enableNodeOptionsEnvironmentVariable: false$/m);
+  has(/^ {2}enableNodeCliInspectArguments: false$/m);
+  has(/^ {2}enableEmbeddedAsarIntegrityValidation: true$/m);
   has(/^ {2}onlyLoadAppFromAsar: true$/m);
+  has(/^ {2}grantFileProtocolExtraPrivileges: false$/m);
   // Every icon path the config names exists.
   for (const m of yml.matchAll(/icon: (\S+)/g)) assert.ok(existsSync(new URL(m[1], root)), m[1]);
   assert.ok(!/\t/.test(yml), 'YAML must be indented with spaces');
@@ -67,4 +73,26 @@ test('the shell compiles to the entry electron-builder and `xwb start` expect', 
   assert.ok(existsSync(new URL('electron/preload.cts', root)));
   // The source-checkout entry hands over to the compiled shell.
   assert.match(read('electron/main.cjs'), /'dist', 'electron', 'main\.cjs'/);
+});
+
+test('one supported Electron major: package.json, the builder config and its Node requirement agree', () => {
+  const pkg = JSON.parse(read('package.json')) as { optionalDependencies: Record<string, string> };
+  const range = pkg.optionalDependencies.electron;
+  const m = /^\^(\d+)\.\d+\.\d+$/.exec(range ?? '');
+  assert.ok(m, `optionalDependencies.electron should be a caret range, got ${range}`);
+  const major = Number(m[1]);
+  // Electron supports its latest three majors (8-week cycle). 45 was the newest in December 2026, so 43 is the
+  // oldest still patched; raise this floor when a new major ships (electronjs.org/docs/latest/tutorial/electron-timelines).
+  assert.ok(major >= 43, `Electron ${major} no longer gets security fixes`);
+  const yml = read('build/electron-builder.yml');
+  const named = [...yml.matchAll(/Electron (\d+)/g)].map((x) => Number(x[1]));
+  assert.ok(named.length > 0, 'the builder config says which Electron it packages');
+  assert.deepEqual(
+    [...new Set(named)],
+    [major],
+    'build/electron-builder.yml names the same major as package.json',
+  );
+  // Electron 41+ declare Node >= 22.12; the config and the README say so for packaging.
+  assert.match(yml, /Node >= 22\.12/);
+  assert.match(read('README.md'), /Node ≥ 22\.12/);
 });

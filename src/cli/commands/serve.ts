@@ -11,10 +11,17 @@ export function isLoopback(host: string): boolean {
 export const serveCommand: Command = {
   name: 'serve',
   summary:
-    'Serve the workbench in a browser (web mode): the renderer and its API on loopback, protected by a per-launch token.',
-  usage: 'xwb serve [--port N] [--host 127.0.0.1] [--db PATH] [--json]',
+    'Serve the workbench in a browser (web mode): the renderer and its API on loopback, protected by a token ' +
+    'that is new at every launch (open the printed address; addresses from earlier launches stop working). ' +
+    'The port stays the same per store, so changes a browser kept unsaved survive a restart. A non-loopback ' +
+    '--host is refused unless --allow-non-loopback is given.',
+  usage: 'xwb serve [--port N] [--host 127.0.0.1] [--allow-non-loopback] [--db PATH] [--json]',
   positionals: [0, 0],
-  options: { port: { type: 'string' }, host: { type: 'string' } },
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'allow-non-loopback': { type: 'boolean' },
+  },
   async run(args, io) {
     const host = stringOption(args.values, 'host') ?? '127.0.0.1';
     if (isIP(host) === 0 && host !== 'localhost')
@@ -22,19 +29,26 @@ export const serveCommand: Command = {
     const portGiven = args.values.port !== undefined;
     const port = intOption(args.values, 'port', 0, 0, 65535);
     if (!isLoopback(host)) {
-      io.err(`warning: serving on ${host}: anyone who can reach it and has the token can use this store`);
+      if (!args.values['allow-non-loopback']) {
+        throw new UsageError(
+          `--host ${host} is not a loopback address: the workbench would be reachable from other machines, ` +
+            'over plain HTTP. Add --allow-non-loopback if that is what you want.',
+        );
+      }
+      io.err(
+        `warning: serving on ${host} over plain HTTP: anyone who can reach it and sees the token (which travels ` +
+          'unencrypted) can read and change this store',
+      );
     }
     const store = openCliStore(args);
     const { serveWorkbench } = await import('../../server/launch.js');
-    const { stablePort, storeToken } = await import('../../server/identity.js');
-    const token = storeToken(store.path);
+    const { stablePort } = await import('../../server/identity.js');
     let served: Awaited<ReturnType<typeof serveWorkbench>>;
     try {
       served = await serveWorkbench(store, {
         host,
         port: portGiven ? port : stablePort(store.path),
         version: VERSION,
-        token,
       });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || portGiven) throw e;
@@ -42,7 +56,7 @@ export const serveCommand: Command = {
         `warning: this store's usual port ${stablePort(store.path)} is taken; using another one. Changes a browser ` +
           'kept unsaved for the old address will be sent when you open the old address again.',
       );
-      served = await serveWorkbench(store, { host, port: 0, version: VERSION, token });
+      served = await serveWorkbench(store, { host, port: 0, version: VERSION });
     }
     const { web, service } = served;
     if (args.values.json)

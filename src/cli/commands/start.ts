@@ -39,9 +39,14 @@ export const startCommand: Command = {
   summary:
     'Start the workbench: the desktop window where Electron is installed, otherwise web mode in your browser. ' +
     'A new store gets a generated demo dataset. --headless prints what the store holds and exits.',
-  usage: 'xwb start [--db PATH] [--headless] [--port N] [--json]',
+  usage: 'xwb start [--db PATH] [--headless] [--port N] [--host IP] [--allow-non-loopback] [--json]',
   positionals: [0, 0],
-  options: { headless: { type: 'boolean' }, port: { type: 'string' }, host: { type: 'string' } },
+  options: {
+    headless: { type: 'boolean' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'allow-non-loopback': { type: 'boolean' },
+  },
   async run(args, io) {
     const store = openCliStore(args);
     try {
