@@ -135,7 +135,7 @@ async function main() {
           return best === labels[i] ? 1 : 0;
         });
         const classes = images.map(() => targetIndex);
-        const exp = await rm.explain(
+        const exp = (await rm.explain(
           rm.config.model.kind === 'xcnn' ? 'xcnn' : 'explainer',
           pixels,
           classes,

@@ -555,6 +555,8 @@ export interface PredictionView {
   probs: number[];
   classIndex: number;
   className: string;
+  /** The run's class names in output order (probs[i] is classes[i]), so a class picker can name every class. */
+  classes: string[];
 }
 
 export interface ExplanationView {

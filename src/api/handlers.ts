@@ -117,6 +117,7 @@ export async function registerCoreHandlers(
         probs: Array.from(probs),
         classIndex,
         className: rm.classes[classIndex] ?? String(classIndex),
+        classes: [...rm.classes],
       };
     });
   });

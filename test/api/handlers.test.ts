@@ -61,8 +61,10 @@ test('predict: probabilities and class; bad requests are refused with the field'
     probs: number[];
     classIndex: number;
     className: string;
+    classes: string[];
   };
   assert.equal(p.probs.length, 2);
+  assert.deepEqual(p.classes, f.classes, 'every class is named, in output order');
   assert.ok(Math.abs(p.probs[0] + p.probs[1] - 1) < 1e-5);
   assert.equal(p.className, f.classes[p.classIndex]);
   assert.ok(p.probs[p.classIndex] >= p.probs[1 - p.classIndex]);

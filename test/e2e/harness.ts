@@ -172,3 +172,37 @@ export async function openScreen(page: Page, screen: 'image' | 'training' | 'rev
   await page.locator('button[data-screen=gallery].active').waitFor();
   await page.locator(`button[data-screen=${screen}]`).click();
 }
+
+/** What an overlay canvas shows: shares of its pixels that are drawn, and drawn strongly on either kind of scale. */
+export interface CanvasStats {
+  pixels: number;
+  /** alpha > 0 (not cut by the threshold). */
+  visible: number;
+  /** Upper half of viridis (its green channel passes 145 at the middle of the bar). */
+  strongSequential: number;
+  /** The outer quarters of blue-white-red (|red − blue| ≥ 128): strong evidence of either sign. */
+  strongDiverging: number;
+}
+
+/** Reads every canvas matching `selector` back from the page (getImageData), in document order. */
+export function canvasStats(page: Page, selector: string): Promise<CanvasStats[]> {
+  return page.evaluate(
+    `[...document.querySelectorAll(${JSON.stringify(selector)})].map((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let visible = 0, seq = 0, div = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] === 0) continue;
+        visible++;
+        if (d[i + 1] >= 145) seq++;
+        if (Math.abs(d[i] - d[i + 2]) >= 128) div++;
+      }
+      const n = d.length / 4;
+      return { pixels: n, visible: visible / n, strongSequential: seq / n, strongDiverging: div / n };
+    })`,
+  ) as Promise<CanvasStats[]>;
+}
+
+/** The share of strongly drawn pixels, on the kind of scale the legend says ('sequential' | 'diverging'). */
+export function strongShare(s: CanvasStats, kind: string | null): number {
+  return kind === 'diverging' ? s.strongDiverging : s.strongSequential;
+}

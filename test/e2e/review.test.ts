@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { openStore } from '../../src/store/index.js';
 import {
+  canvasStats,
   launchChromium,
   NO_BROWSER,
   openScreen,
@@ -21,6 +22,7 @@ import {
   SHOTS,
   startXwbServe,
   stopServer,
+  strongShare,
 } from './harness.js';
 import { waitForPage } from './wait.js';
 
@@ -137,6 +139,46 @@ test('a tiny run and a blinded session, through the API', {
   sessionId = created.session.id;
 });
 
+/**
+ * What a rater sees of the current item: the session's one rule in words, a legend without raw values (blinded),
+ * the original beside the overlay, a map that is not a flat dark wash, and `o` / the opacity slider working.
+ */
+async function checkView(label: string): Promise<void> {
+  assert.match(
+    (await page.getByTestId('review-rule').textContent()) ?? '',
+    /drawn the same way: scaled per image/,
+  );
+  const legend = page.locator('.review-canvas [data-testid=legend]').first();
+  await legend.waitFor();
+  assert.match(
+    (await legend.getByTestId('legend-rule').textContent()) ?? '',
+    /per image; Captum's rule/,
+    `${label}: the legend states the rule`,
+  );
+  const ticks = ((await legend.locator('.ticks').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+  assert.ok(
+    /^(low high|− 0 \+)$/.test(ticks),
+    `${label}: a blinded legend shows no raw values, got "${ticks}"`,
+  );
+  await page.getByTestId('review-original').locator('img').waitFor();
+  const [drawn] = await canvasStats(page, '.review-canvas canvas.overlay');
+  const share = strongShare(drawn, await legend.getAttribute('data-kind'));
+  // The old failure: small values on an absolute scale, a flat dark wash with nothing strong. (All strong is a
+  // truthful picture of a map that highlights everything, as an untrained explainer's does.)
+  assert.ok(share > 0.001, `${label}: a flat dark wash (strong-pixel share ${share})`);
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('o');
+  assert.equal(await page.locator('.review-canvas canvas.overlay').count(), 0, 'o hides the overlay');
+  await page.keyboard.press('o');
+  await page.locator('.review-canvas canvas.overlay').first().waitFor();
+  await page.getByLabel('Overlay opacity').fill('0.3');
+  assert.equal(
+    await page.evaluate("getComputedStyle(document.querySelector('.review-canvas canvas.overlay')).opacity"),
+    '0.3',
+  );
+  await page.getByLabel('Overlay opacity').fill('0.6');
+}
+
 /** Scores the current item by keyboard and saves it; returns the label that was rated. */
 async function rateByKeyboard(
   scores: [number, number, number],
@@ -168,10 +210,13 @@ test('rate by keyboard, survive a SIGKILL of the server, resume at the right ite
   await page.getByTestId('item-label').filter({ hasText: 'Explanation 1' }).waitFor();
   await page.locator('.review-canvas canvas.overlay').first().waitFor();
   await assertBlind('first item');
+  await checkView('Explanation 1');
 
   // 1: plain scores.
   await rateByKeyboard([4, 3, 5]);
   await page.getByTestId('item-label').filter({ hasText: 'Explanation 2' }).waitFor();
+  await page.locator('.review-canvas canvas.overlay').first().waitFor();
+  await checkView('Explanation 2');
   // 2: Tab moves focus; the wrong-thing flag; a comment with digits in it.
   await rateByKeyboard([2, 2, 1], { flag: true, comment: 'looks at 3 circles' });
   await page.getByTestId('item-label').filter({ hasText: 'Explanation 3' }).waitFor();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
+  canvasStats,
   launchChromium,
   NO_BROWSER,
   openScreen,
@@ -18,6 +19,7 @@ import {
   SHOTS,
   startXwbServe,
   stopServer,
+  strongShare,
 } from './harness.js';
 import { waitForPage } from './wait.js';
 
@@ -262,6 +264,74 @@ test('explanation overlay toggles with o', { skip: NO_BROWSER }, async (t) => {
   assert.equal(await page.locator('.image-view .viewer canvas.overlay').count(), 0);
   await page.keyboard.press('o');
   await page.locator('.image-view .viewer canvas.overlay').waitFor();
+
+  // A post-hoc map is visible by default: the gradient's values are tiny, so it is scaled per image (Captum's
+  // rule), not read as absolute [0, 1] (which showed "0.0 % at or above the threshold" and a blank overlay).
+  await page.getByRole('combobox', { name: 'Explanation method' }).selectOption('gradient');
+  await page
+    .getByTestId('map-info')
+    .filter({ hasText: /^gradient · / })
+    .waitFor({ timeout: 60_000 });
+  assert.match((await page.getByTestId('legend-rule').textContent()) ?? '', /per image; Captum's rule/);
+  const kept = Number.parseFloat((await page.getByTestId('kept').textContent()) ?? '');
+  assert.ok(kept > 0 && kept < 100, `share at or above the threshold: ${kept} %`);
+  const [overlay] = await canvasStats(page, '.image-view .viewer canvas.overlay');
+  assert.ok(overlay.visible > 0.001, `overlay pixels drawn: ${overlay.visible}`);
+  // The class picker names the classes.
+  const datasets = (await call('datasets.list', {})).json as { id: number; classes: string[] }[];
+  const classes = datasets.find((d) => d.id === 1)?.classes ?? [];
+  const options = await page
+    .getByRole('combobox', { name: 'Class to explain' })
+    .locator('option')
+    .allTextContents();
+  assert.ok(options.length > 1, 'a class picker');
+  for (const o of options) assert.doesNotMatch(o, /class \d/, `option "${o}" names a class`);
+  for (const c of classes)
+    assert.ok(
+      options.some((o) => o.startsWith(`${c} · `)),
+      `no option for ${c}`,
+    );
+  // The contour at the threshold runs on the same scale.
+  await page.getByLabel('contour at the threshold').check();
+  await page.locator('.image-view .viewer path.contour').waitFor();
+  assert.ok(((await page.locator('.image-view .viewer path.contour').getAttribute('d')) ?? '').length > 10);
+  await shot('image-gradient');
+  await page.getByLabel('contour at the threshold').uncheck();
+
+  // A signed map (input × gradient) is drawn diverging, centred on 0, exactly when it has negative values.
+  await page.getByRole('combobox', { name: 'Explanation method' }).selectOption('input_x_gradient');
+  const info = page.getByTestId('map-info').filter({ hasText: /^input_x_gradient · / });
+  await info.waitFor({ timeout: 60_000 });
+  const rawMin = Number(/raw (\S+)\.\./.exec((await info.textContent()) ?? '')?.[1]);
+  assert.ok(Number.isFinite(rawMin), 'the raw range is shown');
+  const signedKind = await page.getByTestId('legend').getAttribute('data-kind');
+  assert.equal(signedKind, rawMin < 0 ? 'diverging' : 'sequential', `raw min ${rawMin}`);
+  if (signedKind === 'diverging') {
+    const ticks = await page.getByTestId('legend').locator('.ticks span').allTextContents();
+    assert.equal(ticks[1], '0', 'zero in the middle of the bar');
+    assert.equal(Number(ticks[0]), -Number(ticks[2]), 'a symmetric range');
+  }
+  await shot('image-signed');
+  await page.getByRole('combobox', { name: 'Explanation method' }).selectOption('gradient');
+  await page
+    .getByTestId('map-info')
+    .filter({ hasText: /^gradient · / })
+    .waitFor();
+
+  // The three panels: the explanation panel is not black.
+  await page.getByLabel('three panels').check();
+  await page.locator('.image-view .stage.panels canvas.overlay').nth(1).waitFor();
+  const [full] = await canvasStats(page, '.image-view .stage.panels .viewer:nth-child(2) canvas.overlay');
+  const kind = await page.getByTestId('legend').getAttribute('data-kind');
+  assert.ok(
+    strongShare(full, kind) > 0.001,
+    `strong pixels in the explanation panel: ${JSON.stringify(full)}`,
+  );
+  await shot('image-panels');
+  await page.getByLabel('three panels').uncheck();
+  // The compare grid is measured without the threshold: every pixel is drawn, the question is how.
+  await page.locator('label.row:has-text("Threshold") input[type=checkbox]').uncheck();
+
   // An LRP map shows how much of the logit reached the pixels; a gradient map has no such line.
   assert.equal(await page.locator('[data-conservation]').count(), 0);
   await page.getByRole('combobox', { name: 'Explanation method' }).selectOption('deep_taylor');
@@ -290,7 +360,63 @@ test('the compare grid opens with c and shares one zoom', { skip: NO_BROWSER }, 
     .locator('.viewer')
     .evaluateAll((els) => els.map((e) => e.getAttribute('data-scale')));
   assert.equal(new Set(scales).size, 1, `all cells share one zoom: ${scales.join(', ')}`);
+
+  // The default rows: the model's own map, gradient, Grad-CAM; no controls.
+  const rows = await grid
+    .locator('.rowhead[data-method]')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('data-method')));
+  assert.deepEqual(rows, ['explainer', 'gradient', 'gradcam']);
+  // Per method (the default): every row on its own scale, with its own legend, and no post-hoc row is flat.
+  await grid.locator('.rowhead[data-method=gradcam] [data-testid=legend]').waitFor({ timeout: 60_000 });
+  await grid.locator('.rowhead[data-method=gradient] [data-testid=legend]').waitFor();
+  for (const method of ['gradient', 'gradcam']) {
+    const cells = `[data-testid=compare-grid] .viewer[aria-label^="${method} on "]`;
+    // Every cell of the row painted (maps arrive one by one).
+    await waitForPage(
+      page,
+      `document.querySelectorAll('${cells}').length > 0 && document.querySelectorAll('${cells}').length === document.querySelectorAll('${cells} canvas.overlay').length`,
+    );
+    const kind = await grid
+      .locator(`.rowhead[data-method=${method}] [data-testid=legend]`)
+      .getAttribute('data-kind');
+    assert.match(
+      (await grid.locator(`.rowhead[data-method=${method}] [data-testid=legend-rule]`).textContent()) ?? '',
+      /per method/,
+    );
+    const row = await canvasStats(
+      page,
+      `[data-testid=compare-grid] .viewer[aria-label^="${method} on "] canvas.overlay`,
+    );
+    assert.ok(row.length > 0, `${method}: no painted cells`);
+    const shares = row.map((s) => strongShare(s, kind));
+    assert.ok(
+      shares.some((x) => x > 0.001 && x < 0.98),
+      `${method}: every cell flat (strong-pixel shares ${shares.join(', ')})`,
+    );
+  }
   await shot('compare');
+
+  // Shared: one legend for the grid, none per row.
+  await page.getByRole('combobox', { name: 'Compare scale' }).selectOption('shared');
+  await page
+    .locator('.compare .toolbar [data-testid=legend-rule]')
+    .filter({ hasText: /one scale for the grid/ })
+    .waitFor();
+  assert.equal(await grid.locator('.rowhead [data-testid=legend]').count(), 0);
+  await page.getByRole('combobox', { name: 'Compare scale' }).selectOption('method');
+
+  // A 900 px window: the grid fits, nothing scrolls sideways.
+  await page.setViewportSize({ width: 900, height: 860 });
+  await page.waitForTimeout(200);
+  const fit = (await page.evaluate(
+    "(() => { const c = document.querySelector('.compare'); return [c.scrollWidth, c.clientWidth]; })()",
+  )) as [number, number];
+  assert.ok(fit[0] <= fit[1] + 1, `the compare screen overflows 900 px: ${fit[0]} > ${fit[1]}`);
+  await page.evaluate(
+    "document.querySelector('.rowhead[data-method=gradcam]').scrollIntoView({ block: 'center' })",
+  );
+  await shot('compare-900');
+  await page.setViewportSize({ width: 1400, height: 860 });
 });
 
 test('the training screen shows its form; no script errors anywhere', { skip: NO_BROWSER }, async () => {

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { colormapLut, colourAt, legendGradient, lutIndex } from '../../renderer/src/lib/colormap.js';
-import {
-  colourise,
-  decodeFloat32,
-  finiteRange,
-  keptFraction,
-  normalise,
-  rangeFor,
-  sharedRange,
-} from '../../renderer/src/lib/overlay.js';
+import { decodeFloat32 } from '../../renderer/src/lib/overlay/colourise.js';
 
 test('viridis and magma match the published endpoints and midpoint', () => {
   // matplotlib _viridis_data[0], [128], [255] = (0.267004, 0.004874, 0.329415), (0.127568, 0.566949, 0.550556),
@@ -31,33 +23,6 @@ test('values map to table entries with clamping; NaN shows as the bottom', () =>
   assert.equal(lutIndex(0.999), 255);
   assert.equal(lutIndex(7), 255);
   assert.equal(lutIndex(0.5), 128);
-});
-
-test('ranges: finite min/max, auto keeps [0,1] maps absolute, shared covers all', () => {
-  assert.deepEqual(finiteRange([3, Number.NaN, -1, 2]), { lo: -1, hi: 3 });
-  assert.equal(finiteRange([Number.NaN]), undefined);
-  assert.deepEqual(rangeFor('auto', { lo: 0.1, hi: 0.8 }), { lo: 0, hi: 1 });
-  assert.deepEqual(rangeFor('auto', { lo: -2, hi: 5 }), { lo: -2, hi: 5 });
-  assert.deepEqual(rangeFor('map', { lo: 0.1, hi: 0.8 }), { lo: 0.1, hi: 0.8 });
-  assert.deepEqual(rangeFor('absolute', { lo: -2, hi: 5 }), { lo: 0, hi: 1 });
-  assert.deepEqual(sharedRange([{ lo: 0, hi: 1 }, undefined, { lo: -3, hi: 0.5 }]), { lo: -3, hi: 1 });
-  assert.equal(normalise(5, { lo: 0, hi: 10 }), 0.5);
-  assert.equal(normalise(-5, { lo: 0, hi: 10 }), 0);
-  assert.equal(normalise(2, { lo: 2, hi: 2 }), 0, 'a flat map has no scale');
-});
-
-test('colourise: threshold to transparent, or to the floor colour for the thresholded panel', () => {
-  const data = new Float32Array([0, 0.5, 0.75, 1]);
-  const range = { lo: 0, hi: 1 };
-  const px = colourise(data, { colormap: 'viridis', range, threshold: 0.75 });
-  assert.deepEqual([...px.slice(0, 8)], [0, 0, 0, 0, 0, 0, 0, 0], 'below 0.75 is transparent');
-  assert.equal(px[11], 255, 'exactly at the threshold is kept');
-  assert.deepEqual([...px.slice(12, 16)], [253, 231, 37, 255]);
-  const floor = colourise(data, { colormap: 'viridis', range, threshold: 0.75, below: 'floor' });
-  assert.deepEqual([...floor.slice(0, 4)], [68, 1, 84, 255]);
-  const none = colourise(data, { colormap: 'grey', range, threshold: null });
-  assert.deepEqual([...none.slice(4, 8)], [128, 128, 128, 255]);
-  assert.equal(keptFraction(data, range, 0.75), 0.5);
 });
 
 test('decodeFloat32 reads little-endian floats and names a size mismatch', () => {

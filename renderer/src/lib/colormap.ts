@@ -1,7 +1,14 @@
 import { MAGMA_HEX, VIRIDIS_HEX } from './colormap-data.js';
 
+/** The sequential tables a user picks from, for unsigned maps. */
 export const COLORMAPS = ['viridis', 'magma', 'grey'] as const;
-export type ColormapName = (typeof COLORMAPS)[number];
+export type SequentialColormap = (typeof COLORMAPS)[number];
+/**
+ * The diverging table of signed maps: matplotlib's `bwr` (blue → white → red, linear in RGB), the blue-white-red
+ * map Captum's and Zennit's signed heat maps use; white is exactly 0, so "no evidence" is neutral.
+ */
+export const DIVERGING = 'bwr' as const;
+export type ColormapName = SequentialColormap | typeof DIVERGING;
 
 /** 256 RGB entries, row after row: entry i is at [3i, 3i+1, 3i+2]. */
 export type Lut = Uint8Array;
@@ -19,10 +26,24 @@ function greyLut(): Lut {
   return lut;
 }
 
+/** Entry i at x = i / 255: x ≤ ½ blends blue to white (r = g = 2x), above it white to red (g = b = 2 − 2x). */
+function bwrLut(): Lut {
+  const lut = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const x = i / 255;
+    const up = Math.round(255 * Math.min(1, 2 * x));
+    const down = Math.round(255 * Math.min(1, 2 - 2 * x));
+    lut[3 * i] = up;
+    lut[3 * i + 1] = Math.min(up, down);
+    lut[3 * i + 2] = down;
+  }
+  return lut;
+}
+
 const cache = new Map<ColormapName, Lut>();
 
 export function isColormap(name: string): name is ColormapName {
-  return (COLORMAPS as readonly string[]).includes(name);
+  return (COLORMAPS as readonly string[]).includes(name) || name === DIVERGING;
 }
 
 /** The 256-entry table of a colour map (built once, then shared: callers must not write to it). */
@@ -32,7 +53,11 @@ export function colormapLut(name: ColormapName): Lut {
     if (name === 'viridis') lut = fromHex(VIRIDIS_HEX);
     else if (name === 'magma') lut = fromHex(MAGMA_HEX);
     else if (name === 'grey') lut = greyLut();
-    else throw new Error(`unknown colour map "${String(name)}"; use one of ${COLORMAPS.join(', ')}`);
+    else if (name === DIVERGING) lut = bwrLut();
+    else
+      throw new Error(
+        `unknown colour map "${String(name)}"; use one of ${COLORMAPS.join(', ')}, ${DIVERGING}`,
+      );
     cache.set(name, lut);
   }
   return lut;

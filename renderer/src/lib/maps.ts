@@ -5,12 +5,11 @@
 import type { ExplanationView } from '../../../src/api/contract';
 import { api } from './api';
 import { fetchMap } from './dom';
-import { decodeFloat32, finiteRange, type ValueRange } from './overlay';
+import { decodeFloat32 } from './overlay/colourise';
 
 export interface LoadedMap {
   view: ExplanationView;
   data: Float32Array;
-  range: ValueRange | undefined;
 }
 
 const MAX = 48;
@@ -28,7 +27,7 @@ export function loadMap(
     p = (async () => {
       const view = await api.call('explain', { runId, imageId, method, classIndex });
       const data = decodeFloat32(await fetchMap(view.url), view.width, view.height, `${method} map`);
-      return { view, data, range: finiteRange(data) };
+      return { view, data };
     })();
     cache.set(key, p);
     p.catch(() => cache.delete(key)); // a failure is not remembered: the user may fix the cause and retry

@@ -3,8 +3,8 @@
  * the gallery agree on the dataset, the filter, the run and the overlay settings).
  */
 import type { DatasetView, MethodInfo, RunView, XwbEvent } from '../../../src/api/contract';
-import type { ColormapName } from './colormap';
-import type { Normalisation } from './overlay';
+import type { SequentialColormap } from './colormap';
+import type { ScaleChoice } from './overlay/normalise';
 import type { View } from './viewport';
 
 export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training' | 'review';
@@ -23,8 +23,9 @@ export interface OverlaySettings {
   method: string;
   /** null: explain the predicted class. */
   classIndex: number | null;
-  colormap: ColormapName;
-  normalisation: Normalisation;
+  /** The table of unsigned maps (signed ones are always drawn diverging). */
+  colormap: SequentialColormap;
+  normalisation: ScaleChoice;
   opacity: number;
   thresholdOn: boolean;
   threshold: number;
@@ -65,6 +66,10 @@ export const ui = $state({
   /** Compare grid: linked zoom and pan of all cells. */
   compareView: { scale: 1, tx: 0, ty: 0 } as View,
   compareMethods: [] as string[],
+  /** True once the user picked methods: the defaults no longer follow the run. */
+  compareChosen: false,
+  /** Compare grid: one scale per method row (default: units differ between methods), or one for the grid. */
+  compareScale: 'method' as 'method' | 'shared',
   compareImages: 3,
   /** The latest train.progress per run (from the event stream). */
   progress: {} as Record<number, TrainProgress>,

@@ -183,5 +183,6 @@ export const REVIEW_SHORTCUTS: readonly [string, string][] = [
   ['drag', 'paint where it should have looked'],
   ['e / b', 'eraser / brush'],
   ['[ / ]', 'smaller / larger brush'],
+  ['o', 'explanation overlay on/off'],
   ['Enter', 'save and go to the next'],
 ];
