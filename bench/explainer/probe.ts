@@ -140,8 +140,8 @@ async function main() {
           pixels,
           classes,
           {},
-        );
-        const grad = await rm.explain('gradient', pixels, classes, {});
+        )).maps;
+        const grad = (await rm.explain('gradient', pixels, classes, {})).maps;
         const pos: number[] = [];
         const neg: number[] = [];
         images.forEach((im, i) => (labels[i] === targetIndex ? pos : neg).push(i));
