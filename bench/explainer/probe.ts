@@ -135,12 +135,7 @@ async function main() {
           return best === labels[i] ? 1 : 0;
         });
         const classes = images.map(() => targetIndex);
-        const exp = (await rm.explain(
-          rm.config.model.kind === 'xcnn' ? 'xcnn' : 'explainer',
-          pixels,
-          classes,
-          {},
-        )).maps;
+        const exp = (await rm.explain('explainer', pixels, classes, {})).maps;
         const grad = (await rm.explain('gradient', pixels, classes, {})).maps;
         const pos: number[] = [];
         const neg: number[] = [];

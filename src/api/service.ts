@@ -262,7 +262,14 @@ function latestWarnings(run: Run, epochs: readonly EpochRecord[]): TrainWarningV
   if (last === undefined) return [];
   const dead = (run.config.deadExplainer as { threshold?: unknown } | undefined)?.threshold;
   const threshold = typeof dead === 'number' ? dead : 1e-4;
-  const w = epochWarning(last.phase as PhaseName, last.epoch, last.metrics, threshold);
+  const head = (run.config.model as { explainerHead?: unknown } | undefined)?.explainerHead;
+  const w = epochWarning(
+    last.phase as PhaseName,
+    last.epoch,
+    last.metrics,
+    threshold,
+    head === 'sigmoid' ? 'sigmoid' : 'tanh-relu',
+  );
   return w ? [{ phase: last.phase, epoch: last.epoch, ...w }] : [];
 }
 

@@ -136,8 +136,21 @@ export function mapWarning(
   epoch: number,
   stats: Pick<MapStats, 'mean' | 'withinStd' | 'acrossStd'>,
   deadThreshold: number,
+  head: 'tanh-relu' | 'sigmoid' = 'tanh-relu',
 ): MapWarning {
   const at = `phase ${phase}, epoch ${epoch}`;
+  if (code === 'dead' && head === 'sigmoid') {
+    return {
+      code,
+      message:
+        `${at}: the explainer is dead (mean validation activation ${stats.mean.toExponential(2)} < ` +
+        `${deadThreshold}): the map fell to 0 everywhere, and its sigmoid is so far below zero that almost no ` +
+        'gradient reaches it.',
+      advice:
+        'Give the explanation loss less weight (a lower --l1, or a higher alpha), lower the explainer learning ' +
+        'rate, or let the joint phase train the classifier with the map (its epochs come next).',
+    };
+  }
   if (code === 'dead') {
     return {
       code,
@@ -182,6 +195,7 @@ export function epochWarning(
   epoch: number,
   metrics: Readonly<Record<string, number>>,
   deadThreshold: number,
+  head: 'tanh-relu' | 'sigmoid' = 'tanh-relu',
 ): MapWarning | null {
   const code: MapProblem | null =
     metrics.dead_explainer === 1
@@ -197,5 +211,5 @@ export function epochWarning(
     withinStd: metrics.val_map_std ?? Number.NaN,
     acrossStd: metrics.val_map_across_std ?? Number.NaN,
   };
-  return mapWarning(code, phase, epoch, stats, deadThreshold);
+  return mapWarning(code, phase, epoch, stats, deadThreshold, head);
 }

@@ -44,6 +44,7 @@ export function deadExplainerMessage(
   epoch: number,
   mean: number,
   threshold: number,
+  head: 'tanh-relu' | 'sigmoid' = 'tanh-relu',
 ): string {
   const w = mapWarning(
     'dead',
@@ -51,6 +52,7 @@ export function deadExplainerMessage(
     epoch,
     { mean, withinStd: Number.NaN, acrossStd: Number.NaN },
     threshold,
+    head,
   );
   return `${w.message} ${w.advice}`;
 }
@@ -72,7 +74,15 @@ export function summarise(
       const m = r.metrics;
       if (m.is_best === 1) best = { epoch: r.epoch, valLoss: m.val_loss, valAcc: m.val_acc };
       if (m.dead_explainer === 1) {
-        warnings.push(deadExplainerMessage(phase, r.epoch, m.val_expl_mean, config.deadExplainer.threshold));
+        warnings.push(
+          deadExplainerMessage(
+            phase,
+            r.epoch,
+            m.val_expl_mean,
+            config.deadExplainer.threshold,
+            config.model.explainerHead,
+          ),
+        );
       }
       seconds += r.seconds ?? 0;
       if (m.train_seconds > 0 && m.images_per_s > 0) {
@@ -93,7 +103,7 @@ export function summarise(
     // a dead one at every dead epoch, above.
     const w =
       last && last.metrics.dead_explainer !== 1
-        ? epochWarning(phase, last.epoch, last.metrics, threshold)
+        ? epochWarning(phase, last.epoch, last.metrics, threshold, config.model.explainerHead)
         : null;
     if (w) warnings.push(`${w.message} ${w.advice}`);
     return {

@@ -359,7 +359,7 @@ async function runPhase(
       });
       // Reported when it appears or changes, not again every epoch it lasts (the epoch rows keep the flags).
       if (stats && problem !== null && problem !== previous) {
-        const warning = mapWarning(problem, phase, epoch, stats, threshold);
+        const warning = mapWarning(problem, phase, epoch, stats, threshold, config.model.explainerHead);
         options.onEvent?.({ type: 'warning', phase, epoch, ...warning });
       }
       previous = problem;
