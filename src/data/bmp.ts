@@ -169,13 +169,20 @@ export function decodeBmp(buf: Buffer, file: string, maxPixels = DEFAULT_MAX_PIX
  */
 export const DECODER_MAX_PIXELS = 0x3fff * 0x3fff;
 
+/**
+ * How strict sharp is about damaged input, the same for the importer's proof decode and for training: a file cut
+ * short is refused, while libjpeg's recoverable warnings ("Corrupt JPEG data: extraneous bytes", common in
+ * ImageNet-era JPEGs) are not. With sharp's default ('warning') training refused JPEGs the import had accepted.
+ */
+export const DECODE_FAIL_ON = 'truncated' as const;
+
 /** A sharp pipeline over any image file xwb accepts, BMP included; larger than `maxPixels` is refused. */
 export function openImage(
   bytes: Buffer,
   file: string,
   maxPixels = DECODER_MAX_PIXELS,
 ): ReturnType<typeof sharp> {
-  if (!isBmp(bytes)) return sharp(bytes, { limitInputPixels: maxPixels });
+  if (!isBmp(bytes)) return sharp(bytes, { limitInputPixels: maxPixels, failOn: DECODE_FAIL_ON });
   const img = decodeBmp(bytes, file, maxPixels);
   return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { BmpError, decodeBmp, isBmp, readBmpInfo } from './bmp.js';
+import { BmpError, DECODE_FAIL_ON, decodeBmp, isBmp, readBmpInfo } from './bmp.js';
 import { DEFAULT_MAX_PIXELS, pixelLimitProblem } from './limits.js';
 
 /** File endings the importer treats as images (everything sharp decodes that datasets use). */
@@ -105,7 +105,7 @@ export async function probeImage(file: string, opts: ProbeOptions = {}): Promise
   try {
     // A header alone does not prove the pixels are there: a file cut short by an interrupted copy has a valid
     // header. Decoding it now reports it at import instead of failing a training run later.
-    const img = sharp(buf, { failOn: 'truncated', limitInputPixels: maxPixels });
+    const img = sharp(buf, { failOn: DECODE_FAIL_ON, limitInputPixels: maxPixels });
     if (m.width * m.height > STREAMED_PROOF_PIXELS) await img.stats();
     else await img.raw().toBuffer();
   } catch (e) {

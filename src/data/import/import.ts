@@ -49,7 +49,11 @@ export interface ImportReport {
 }
 
 export class ImportError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** When no image could be read: every file that was skipped, with its problem (the message names the first). */
+    readonly problems: readonly ImportProblem[] = [],
+  ) {
     super(message);
     this.name = 'ImportError';
   }
@@ -214,6 +218,7 @@ export async function importDataset(
     const first = errors[0] ? ` First problem: ${errors[0].message}` : '';
     throw new ImportError(
       `${root}: none of its ${total} images could be read; nothing was imported.${first}`,
+      errors,
     );
   }
 
