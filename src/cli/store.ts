@@ -1,10 +1,26 @@
-import { defaultStorePath, openStore, type Store } from '../store/index.js';
+import { assertStorePath, defaultStorePath, openStore, type Store } from '../store/index.js';
 import type { ParsedArgs } from './command.js';
+import { UserError } from './errors.js';
+
+/**
+ * The store file named by --db, else $XWB_DB, else the default in the user's data folder. A URL is refused here
+ * with the option's name (team mode's server stores are not in this build), never taken as a relative path.
+ */
+export function cliStorePath(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): string {
+  const fromFlag = typeof args.values.db === 'string';
+  const db = fromFlag ? (args.values.db as string) : defaultStorePath();
+  const source = fromFlag ? '--db' : env.XWB_DB?.trim() ? 'XWB_DB' : 'the default store path';
+  try {
+    assertStorePath(db, source);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  return db;
+}
 
 /** Opens the store named by --db, or the default one in the user's data folder. */
 export function openCliStore(args: ParsedArgs): Store {
-  const db = typeof args.values.db === 'string' ? args.values.db : defaultStorePath();
-  return openStore(db);
+  return openStore(cliStorePath(args));
 }
 
 export async function withStore<T>(args: ParsedArgs, fn: (store: Store) => Promise<T> | T): Promise<T> {

@@ -14,7 +14,7 @@ export { type Json, type JsonObject, type Metrics, paramsHash } from './json.js'
 export { MASK_KINDS, type MaskContent, type MaskInput, type MaskKind, type MaskRecord } from './masks.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export type { ListObjectsOptions, StoredObject } from './objects.js';
-export { defaultStorePath, type StorePathContext } from './paths.js';
+export { assertStorePath, defaultStorePath, type StorePathContext } from './paths.js';
 export type {
   Rater,
   Rating,

@@ -36,3 +36,19 @@ export function defaultStorePath(
     xdg !== undefined && path.posix.isAbsolute(xdg) ? xdg : path.posix.join(ctx.home, '.local', 'share');
   return path.posix.join(dataHome, 'xwb', FILE);
 }
+
+/**
+ * A store location given as a URL (`postgres://host/db`, `file:///x.db`) is refused rather than taken as a
+ * relative path: `postgres://…` would otherwise create a folder named `postgres:` and a SQLite file in it, and
+ * the user would believe the data went to the server. `source` names where the value came from (`--db`, XWB_DB).
+ */
+export function assertStorePath(value: string, source: string): void {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  if (scheme === undefined) return;
+  const what = /^postgres(ql)?$/i.test(scheme)
+    ? 'PostgreSQL stores are not supported in this build'
+    : `"${scheme}://" addresses are not store locations`;
+  throw new Error(
+    `${source} ${value}: ${what}; xwb keeps its store in a local SQLite file, so give a file path`,
+  );
+}

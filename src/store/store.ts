@@ -12,6 +12,7 @@ import { type ImagesApi, imagesApi } from './images.js';
 import { type MasksApi, masksApi } from './masks.js';
 import { MIGRATIONS, type Migration, validateMigrations } from './migrations.js';
 import { type ObjectsApi, objectsApi } from './objects.js';
+import { assertStorePath } from './paths.js';
 import { type RatingsApi, ratingsApi } from './ratings.js';
 import { type RunsApi, runsApi } from './runs.js';
 import { type SplitsApi, splitsApi } from './splits.js';
@@ -133,6 +134,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   const migrations = opts.migrations ?? MIGRATIONS;
   validateMigrations(migrations);
   const latest = migrations.length;
+  assertStorePath(file, 'the store');
   const abs = path.resolve(file);
   fs.mkdirSync(path.dirname(abs), { recursive: true });
   assertSqliteFile(abs);

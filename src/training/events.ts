@@ -38,6 +38,7 @@ export interface TrainResult {
   trainImages: number;
   valImages: number;
   phases: PhaseSummary[];
+  /** Dead-explainer warnings, and each image left out of the data because it could not be read. */
   warnings: string[];
   /** Wall time of this process's work on the run. */
   seconds: number;
@@ -58,6 +59,8 @@ export type TrainEvent =
       phases: { phase: PhaseName; epochs: number }[];
     }
   | { type: 'load'; split: 'train' | 'val'; done: number; total: number }
+  /** An image of the split could not be read and was left out (the run goes on; too many fail the load). */
+  | { type: 'skipped'; split: 'train' | 'val'; relPath: string; message: string }
   | { type: 'phase'; phase: PhaseName; index: number; count: number; epochs: number; startEpoch: number }
   | { type: 'step'; phase: PhaseName; epoch: number; step: number; steps: number }
   | {

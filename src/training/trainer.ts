@@ -211,6 +211,7 @@ async function loadData(store: Store, config: TrainConfig, options: TrainOptions
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (done, total) => options.onEvent?.({ type: 'load', split, done, total }),
+      onSkip: (s) => options.onEvent?.({ type: 'skipped', split, relPath: s.relPath, message: s.message }),
     });
   const train = await load('train');
   const val = await load('val');
@@ -419,8 +420,10 @@ async function execute(
   let model: XwbModel | null = null;
   let parallel: ParallelTrainer | null = null;
   let sizes = { train: 0, val: 0 };
+  let skipWarnings: string[] = [];
   const finish = (status: 'done' | 'cancelled'): TrainResult => {
-    const { phases: summaries, warnings } = summarise(config, store.runs.epochs(run.id));
+    const { phases: summaries, warnings: epochWarnings } = summarise(config, store.runs.epochs(run.id));
+    const warnings = [...skipWarnings, ...epochWarnings];
     const result: TrainResult = {
       runId: run.id,
       status,
@@ -456,6 +459,7 @@ async function execute(
     }
     const { train, val } = data;
     sizes = { train: train.items.length, val: val.items.length };
+    skipWarnings = [...train.skipped, ...val.skipped].map((s) => `left out (cannot be read): ${s.message}`);
     const session: Session = {
       store,
       run,

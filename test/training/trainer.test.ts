@@ -252,3 +252,34 @@ test('a config error leaves no run behind; a missing dataset is named', async ()
   await assert.rejects(train(small.store, { datasetId: 999 }, { engine }), /no dataset with id 999/);
   assert.equal(small.store.runs.list().length, before);
 });
+
+test('one unreadable image does not fail the run: it is left out, with a warning event and in the result', async () => {
+  const images = listSplit(small.store, small.datasetId, 'train');
+  const victim = images[2];
+  const file = path.join(small.datasetDir, victim.relPath);
+  const original = fs.readFileSync(file);
+  fs.writeFileSync(file, original.subarray(0, 40)); // a PNG cut short: its hash changed and it cannot decode
+  try {
+    const skipped: Extract<TrainEvent, { type: 'skipped' }>[] = [];
+    const result = await train(
+      small.store,
+      tinyConfig(small.datasetId, { phases: { classifier: { epochs: 1 } } }),
+      {
+        engine,
+        onEvent: (e) => e.type === 'skipped' && skipped.push(e),
+      },
+    );
+    assert.equal(result.status, 'done');
+    assert.equal(result.trainImages, images.length - 1);
+    assert.deepEqual(
+      skipped.map((e) => [e.split, e.relPath]),
+      [['train', victim.relPath]],
+    );
+    assert.ok(skipped[0].message.startsWith(`${file}: `), skipped[0].message);
+    assert.ok(result.warnings.some((w) => w === `left out (cannot be read): ${skipped[0].message}`));
+    const summary = JSON.parse(fs.readFileSync(path.join(result.folder, 'summary.json'), 'utf8'));
+    assert.deepEqual(summary.warnings, result.warnings);
+  } finally {
+    fs.writeFileSync(file, original);
+  }
+});

@@ -8,16 +8,20 @@ export const importCommand: Command = {
   name: 'import',
   summary:
     'Import a dataset folder (VOC devkit, images with .xml files, class-per-folder, or xwb generate output) into the store.',
-  usage: 'xwb import <dir> [--name NAME] [--target CLASS] [--val F] [--split-seed K] [--db PATH] [--json]',
+  usage:
+    'xwb import <dir> [--name NAME] [--target CLASS] [--val F] [--split-seed K] [--max-pixels N] [--db PATH] [--json]',
   positionals: [1, 1],
   options: {
     name: { type: 'string' },
     target: { type: 'string' },
     val: { type: 'string' },
     'split-seed': { type: 'string' },
+    'max-pixels': { type: 'string' },
   },
   async run(args, io) {
     const { importDataset } = await import('../../data/import/import.js');
+    const { DEFAULT_MAX_PIXELS } = await import('../../data/limits.js');
+    const { DECODER_MAX_PIXELS } = await import('../../data/bmp.js');
     const { values, positionals } = args;
     return withStore(args, async (store) => {
       const bar = createProgress('import', { enabled: io.interactive && !values.json });
@@ -26,6 +30,7 @@ export const importCommand: Command = {
         target: stringOption(values, 'target'),
         valFraction: numberOption(values, 'val', 0.25, 0, 1),
         splitSeed: intOption(values, 'split-seed', 0, 0, 2 ** 32 - 1),
+        maxPixels: intOption(values, 'max-pixels', DEFAULT_MAX_PIXELS, 1, DECODER_MAX_PIXELS),
         onProgress: (d, t) => bar.update(d, t),
       });
       bar.done();
@@ -39,6 +44,7 @@ export const importCommand: Command = {
             `${report.objects} boxes, ${report.masks} masks`,
         );
         io.out(`classes: ${report.dataset.classes.join(', ') || '(none)'}`);
+        for (const note of report.notes) io.out(`note: ${note}`);
         for (const w of report.warnings.slice(0, MAX_LISTED)) {
           io.err(`warning: ${w.file}${w.object !== undefined ? ` (object ${w.object})` : ''}: ${w.message}`);
         }

@@ -1,6 +1,5 @@
 import type { EngineName } from '../../engine/types.js';
 import { isEngineName } from '../../engine/types.js';
-import { defaultStorePath } from '../../store/index.js';
 import {
   FAITHFUL_MODEL,
   INIT_CHECKPOINTS,
@@ -17,7 +16,7 @@ import type { TrainEvent, TrainResult } from '../../training/events.js';
 import { type Command, type Io, intOption, numberOption, type ParsedArgs, stringOption } from '../command.js';
 import { UsageError, UserError } from '../errors.js';
 import { createProgress, formatDuration } from '../progress.js';
-import { openCliStore } from '../store.js';
+import { cliStorePath, openCliStore } from '../store.js';
 import { resolveDataset } from './export.js';
 
 const KINDS = ['expclass', 'xcnn', 'classifier'] as const;
@@ -241,7 +240,7 @@ function summaryLines(r: TrainResult): string[] {
 async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
   const json = args.values.json === true;
   const resume = stringOption(args.values, 'resume');
-  const dbPath = typeof args.values.db === 'string' ? args.values.db : defaultStorePath();
+  const dbPath = cliStorePath(args);
   let config: TrainConfigInput | null = null;
   let resumeId: number | undefined;
   if (resume !== undefined) {
@@ -320,6 +319,9 @@ async function runTraining(args: ParsedArgs, io: Io): Promise<number> {
       } else if (e.type === 'epoch' && !json) {
         bar.done();
         io.out(epochLine(e));
+      } else if (e.type === 'skipped') {
+        bar.done();
+        io.err(`warning: ${e.split} image left out, it cannot be read: ${e.message}`);
       } else if (e.type === 'warning') {
         bar.done();
         io.err(warningLines(e).join('\n'));

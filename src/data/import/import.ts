@@ -1,13 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type RestoreReport, readRatedExport, restoreRatedExport } from '../../review/exchange/import.js';
 import type { Dataset, DatasetKind, Split, Store } from '../../store/index.js';
 import { GROUND_TRUTH } from '../../store/index.js';
 import { mapLimit } from '../../util/pool.js';
 import { Random } from '../../util/random.js';
-import { type ImageProbe, type KnownImage, probeImage } from '../image.js';
+import { type ImageProbe, type KnownImage, type ProbeOptions, probeImage } from '../image.js';
+import { MAX_ANNOTATION_BYTES } from '../limits.js';
 import type { DataWarning, VocAnnotation } from '../types.js';
-import { parseVoc, sanitizeBoxes } from '../voc/parse.js';
+import { parseVoc, sanitizeBoxes, VocParseError } from '../voc/parse.js';
 import { type Layout, negativeLabel, type ScannedImage, type ScanResult, scanDataset } from './scan.js';
 
 export interface ImportOptions {
@@ -19,6 +20,8 @@ export interface ImportOptions {
   valFraction?: number;
   /** Seed of that split, recorded with the dataset. */
   splitSeed?: number;
+  /** Largest image accepted, width × height (default DEFAULT_MAX_PIXELS, 40 MP); larger ones are skipped. */
+  maxPixels?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -39,12 +42,18 @@ export interface ImportReport {
   warnings: DataWarning[];
   /** Files that could not be read: they were skipped; everything else was imported. */
   errors: ImportProblem[];
+  /** Decisions the user should hear about (e.g. several VOC years imported as one dataset). */
+  notes: string[];
   /** What a rated export (xwb export --with …) brought besides the dataset: people, runs, ratings, masks … */
   review?: RestoreReport;
 }
 
 export class ImportError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** When no image could be read: every file that was skipped, with its problem (the message names the first). */
+    readonly problems: readonly ImportProblem[] = [],
+  ) {
     super(message);
     this.name = 'ImportError';
   }
@@ -67,16 +76,16 @@ const KIND: Record<Layout, DatasetKind> = {
 async function readOne(
   root: string,
   img: ScannedImage,
-  known: KnownImage | undefined,
+  probeOptions: ProbeOptions,
   warnings: DataWarning[],
   errors: ImportProblem[],
 ): Promise<ReadImage | undefined> {
   const file = join(root, img.relPath);
   try {
-    const probe = await probeImage(file, known);
+    const probe = await probeImage(file, probeOptions);
     if (!img.annotationRelPath) return { scanned: img, probe };
     const xmlFile = join(root, img.annotationRelPath);
-    const parsed = parseVoc(readFileSync(xmlFile), xmlFile);
+    const parsed = parseVoc(readAnnotation(xmlFile), xmlFile, { imageName: basename(img.relPath) });
     warnings.push(...parsed.warnings);
     const size = { width: probe.width, height: probe.height, depth: probe.channels };
     const fixed = sanitizeBoxes(parsed.annotation, size, xmlFile);
@@ -87,6 +96,18 @@ async function readOne(
     errors.push({ file: err.file ?? file, message: err.message });
     return undefined;
   }
+}
+
+/** An annotation file's bytes; refused above MAX_ANNOTATION_BYTES (real ones are a few kilobytes). */
+function readAnnotation(file: string): Buffer {
+  const size = statSync(file).size;
+  if (size > MAX_ANNOTATION_BYTES) {
+    throw new VocParseError(
+      file,
+      `the file has ${size} bytes, more than the ${MAX_ANNOTATION_BYTES} an annotation may have; is it one?`,
+    );
+  }
+  return readFileSync(file);
 }
 
 function labelFor(r: ReadImage, target: string | undefined): string | undefined {
@@ -165,7 +186,10 @@ export async function importDataset(
   }
   const target = scan.targetClass ?? opts.target ?? existing?.targetClass ?? undefined;
   const warnings: DataWarning[] = [...scan.warnings];
-  const errors: ImportProblem[] = [];
+  const errors: ImportProblem[] = scan.skipped.map((p) => ({
+    file: p.file,
+    message: `${p.file}: ${p.message}`,
+  }));
   // What the store already knows about these files: unchanged ones need not be decoded again.
   const known = new Map<string, KnownImage>();
   if (existing) {
@@ -180,7 +204,12 @@ export async function importDataset(
   opts.onProgress?.(0, total);
   const read = (
     await mapLimit(scan.images, 8, async (img) => {
-      const r = await readOne(root, img, known.get(img.relPath), warnings, errors);
+      const known1 = known.get(img.relPath);
+      const probeOptions: ProbeOptions = {
+        ...(known1 ? { known: known1 } : {}),
+        ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+      };
+      const r = await readOne(root, img, probeOptions, warnings, errors);
       opts.onProgress?.(++done, total);
       return r;
     })
@@ -189,6 +218,7 @@ export async function importDataset(
     const first = errors[0] ? ` First problem: ${errors[0].message}` : '';
     throw new ImportError(
       `${root}: none of its ${total} images could be read; nothing was imported.${first}`,
+      errors,
     );
   }
 
@@ -296,6 +326,7 @@ export async function importDataset(
       splitsAssigned: assignments.length,
       warnings,
       errors,
+      notes: scan.notes,
     };
   });
   if (rated !== undefined) {

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, relative, sep } from 'node:path';
+import { type Dirent, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, sep } from 'node:path';
 import { isImageFile } from '../image.js';
+import { MAX_CLASS_NAME } from '../limits.js';
 import type { DataWarning } from '../types.js';
 import { parseImageSet } from '../voc/imagesets.js';
 
@@ -48,6 +49,15 @@ export interface ScanResult {
   /** The generator's own record of how the set was made, kept with the dataset. */
   generator?: Record<string, unknown>;
   warnings: DataWarning[];
+  /** Entries that looked like dataset files but were not read (a FIFO, a link leaving the folder, …), each with why. */
+  skipped: ScanProblem[];
+  /** What the scan decided that the user should hear about (several VOC years imported together, …). */
+  notes: string[];
+}
+
+export interface ScanProblem {
+  file: string;
+  message: string;
 }
 
 export class DatasetLayoutError extends Error {
@@ -79,16 +89,97 @@ function toPosix(p: string): string {
   return p.split(sep).join('/');
 }
 
-function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isFile() && !d.name.startsWith('.'))
-    .map((d) => d.name)
-    .sort();
+/**
+ * Where a scan may read, and where it reports what it passed over. Symbolic links are followed when their
+ * target lies inside `boundary` (the real path of the folder the user named), so a dataset assembled from links
+ * to its own files imports; a link leaving the folder, a broken link, a FIFO, socket or device is never opened
+ * (reading a FIFO would block the import forever) and is named with its reason.
+ */
+interface ScanContext {
+  boundary: string;
+  warnings: DataWarning[];
+  skipped: ScanProblem[];
 }
 
+/** Names that are dataset files: a problem with one of them is a skipped file, not just a remark. */
+function isDataName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return isImageFile(lower) || lower.endsWith('.xml');
+}
+
+function specialKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean }): string {
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  return 'a block device';
+}
+
+function inside(boundary: string, target: string): boolean {
+  const rel = relative(boundary, target);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/** What a directory entry is once links are resolved: a file, a folder, or a reason not to read it. */
+function entryKind(dir: string, d: Dirent, ctx: ScanContext): 'file' | 'dir' | { problem: string } {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (!d.isSymbolicLink()) return { problem: `${specialKind(d)}, not a file; skipped` };
+  const p = join(dir, d.name);
+  let target: string;
+  try {
+    target = realpathSync(p);
+  } catch {
+    return { problem: 'a symbolic link whose target does not exist; skipped' };
+  }
+  if (!inside(ctx.boundary, target)) {
+    return {
+      problem:
+        `a symbolic link to ${target}, outside the dataset folder ${ctx.boundary}; links are followed only ` +
+        'inside it (copy the file in instead); skipped',
+    };
+  }
+  const st = statSync(target);
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  return { problem: `a symbolic link to ${specialKind(st)}, not a file; skipped` };
+}
+
+/**
+ * The files and folders of `dir` (hidden ones aside), sorted. Entries that are neither are reported: as skipped
+ * files when their name is that of a dataset file, else as warnings. Folders found where only files are read
+ * (`folders: 'warn'`) are reported as warnings.
+ */
+function listEntries(
+  dir: string,
+  ctx: ScanContext,
+  folders: 'list' | 'warn',
+): { files: string[]; dirs: string[] } {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+  for (const d of entries) {
+    if (d.name.startsWith('.')) continue;
+    const kind = entryKind(dir, d, ctx);
+    const file = join(dir, d.name);
+    if (kind === 'file') files.push(d.name);
+    else if (kind === 'dir') {
+      if (folders === 'list') dirs.push(d.name);
+      else
+        (isDataName(d.name) ? ctx.skipped : ctx.warnings).push({
+          file,
+          message: `a folder where files are read (${basename(dir)}/ is not searched below); skipped`,
+        });
+    } else (isDataName(d.name) ? ctx.skipped : ctx.warnings).push({ file, message: kind.problem });
+  }
+  return { files, dirs };
+}
+
+/** Lists without reporting: for probing which layout a folder holds. */
 function listDirs(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .filter((d) => !d.name.startsWith('.') && isDir(join(dir, d.name)))
     .map((d) => d.name)
     .sort();
 }
@@ -97,18 +188,22 @@ function stem(name: string): string {
   return basename(name, extname(name));
 }
 
-/** Descends `VOCdevkit/VOC2007`-style wrappers to the folder that has `Annotations/`. */
-function findVocRoot(dir: string): string | undefined {
-  if (isDir(join(dir, 'Annotations'))) return dir;
+/**
+ * Descends `VOCdevkit/VOC2007`-style wrappers to the folders that have `Annotations/`: one, or several years of
+ * one devkit (VOCdevkit/VOC2007 and VOCdevkit/VOC2012), which are all siblings.
+ */
+function findVocRoots(dir: string): string[] {
+  if (isDir(join(dir, 'Annotations'))) return [dir];
   const subs = listDirs(dir);
+  const years = subs.filter((s) => /^VOC/i.test(s) && isDir(join(dir, s, 'Annotations')));
+  if (years.length > 0) return years.map((s) => join(dir, s));
   for (const name of ['VOCdevkit', ...subs.filter((s) => /^VOC/i.test(s))]) {
     const p = join(dir, name);
     if (!isDir(p)) continue;
-    if (isDir(join(p, 'Annotations'))) return p;
     const inner = listDirs(p).filter((s) => isDir(join(p, s, 'Annotations')));
-    if (inner.length === 1) return join(p, inner[0]);
+    if (inner.length > 0) return inner.map((s) => join(p, s));
   }
-  return undefined;
+  return [];
 }
 
 function readSplits(root: string, warnings: DataWarning[]): Map<string, Split> {
@@ -133,8 +228,8 @@ function readSplits(root: string, warnings: DataWarning[]): Map<string, Split> {
   return splits;
 }
 
-function scanVoc(root: string, layout: 'voc' | 'synthetic'): ScanResult {
-  const warnings: DataWarning[] = [];
+function scanVoc(root: string, layout: 'voc' | 'synthetic', ctx: ScanContext): ScanResult {
+  const warnings = ctx.warnings;
   const imageDir = join(root, 'JPEGImages');
   if (!isDir(imageDir)) {
     throw new DatasetLayoutError(
@@ -142,18 +237,18 @@ function scanVoc(root: string, layout: 'voc' | 'synthetic'): ScanResult {
     );
   }
   const annotations = new Set(
-    listFiles(join(root, 'Annotations')).filter((f) => f.toLowerCase().endsWith('.xml')),
+    listEntries(join(root, 'Annotations'), ctx, 'warn').files.filter((f) => f.toLowerCase().endsWith('.xml')),
   );
-  const classMasks = isDir(join(root, 'SegmentationClass'))
-    ? new Set(listFiles(join(root, 'SegmentationClass')))
-    : new Set<string>();
-  const objectMasks = isDir(join(root, 'SegmentationObject'))
-    ? new Set(listFiles(join(root, 'SegmentationObject')))
-    : new Set<string>();
+  const masksIn = (folder: string) =>
+    isDir(join(root, folder))
+      ? new Set(listEntries(join(root, folder), ctx, 'warn').files)
+      : new Set<string>();
+  const classMasks = masksIn('SegmentationClass');
+  const objectMasks = masksIn('SegmentationObject');
   const splits = readSplits(root, warnings);
   const images: ScannedImage[] = [];
   const seen = new Set<string>();
-  for (const name of listFiles(imageDir)) {
+  for (const name of listEntries(imageDir, ctx, 'warn').files) {
     if (!isImageFile(name)) continue;
     const id = stem(name);
     if (seen.has(id)) {
@@ -180,7 +275,7 @@ function scanVoc(root: string, layout: 'voc' | 'synthetic'): ScanResult {
       });
     }
   }
-  const result: ScanResult = { root, layout, images, classes: [], warnings };
+  const result: ScanResult = { root, layout, images, classes: [], warnings, skipped: ctx.skipped, notes: [] };
   if (existsSync(join(root, DATASET_MANIFEST))) applyDatasetManifest(result);
   else if (layout === 'synthetic') applyGeneratorRecord(result);
   return result;
@@ -254,7 +349,47 @@ export function negativeLabel(target: string): string {
   return `no-${target}`;
 }
 
-function scanFlat(root: string, files: string[]): ScanResult {
+/**
+ * Several years of one devkit (VOCdevkit/VOC2007 and VOC2012): one dataset rooted at their parent, each image
+ * under its year's folder (`VOC2007/JPEGImages/000001.jpg`) with that year's annotations and splits. Years are
+ * never silently dropped; to import one, the user names its folder.
+ */
+function scanVocYears(roots: string[], ctx: ScanContext): ScanResult {
+  const parent = dirname(roots[0]);
+  const names = roots.map((r) => basename(r));
+  const images: ScannedImage[] = [];
+  for (const root of roots) {
+    const year = basename(root);
+    if (existsSync(join(root, 'xwb-generator.json')) || existsSync(join(root, DATASET_MANIFEST))) {
+      throw new DatasetLayoutError(
+        `${parent} holds ${names.join(', ')}, and ${year} was written by xwb; import each folder on its own`,
+      );
+    }
+    const r = scanVoc(root, 'voc', ctx);
+    const at = (p: string | undefined) => (p === undefined ? undefined : `${year}/${p}`);
+    for (const img of r.images) {
+      const out: ScannedImage = { ...img, id: `${year}/${img.id}`, relPath: `${year}/${img.relPath}` };
+      for (const k of ['annotationRelPath', 'classMaskRelPath', 'objectMaskRelPath'] as const) {
+        if (img[k] !== undefined) out[k] = at(img[k]);
+      }
+      images.push(out);
+    }
+  }
+  return {
+    root: parent,
+    layout: 'voc',
+    images,
+    classes: [],
+    warnings: ctx.warnings,
+    skipped: ctx.skipped,
+    notes: [
+      `${parent} holds ${roots.length} VOC folders (${names.join(', ')}): all were imported into one dataset, ` +
+        `each image under its folder's name; to import only one, name its folder (e.g. ${roots[0]})`,
+    ],
+  };
+}
+
+function scanFlat(root: string, files: string[], ctx: ScanContext): ScanResult {
   const xml = new Set(files.filter((f) => f.toLowerCase().endsWith('.xml')).map(stem));
   const images = files.filter(isImageFile).map((name): ScannedImage => {
     const id = stem(name);
@@ -262,7 +397,15 @@ function scanFlat(root: string, files: string[]): ScanResult {
     if (xml.has(id)) img.annotationRelPath = `${id}.xml`;
     return img;
   });
-  return { root, layout: 'flat', images, classes: [], warnings: [] };
+  return {
+    root,
+    layout: 'flat',
+    images,
+    classes: [],
+    warnings: ctx.warnings,
+    skipped: ctx.skipped,
+    notes: [],
+  };
 }
 
 function scanClassFolders(
@@ -271,10 +414,18 @@ function scanClassFolders(
   split: Split | undefined,
   out: ScannedImage[],
   classes: Set<string>,
+  ctx: ScanContext,
 ): void {
-  for (const cls of listDirs(dir)) {
-    const files = listFiles(join(dir, cls)).filter(isImageFile);
+  for (const cls of listEntries(dir, ctx, 'list').dirs) {
+    const files = listEntries(join(dir, cls), ctx, 'warn').files.filter(isImageFile);
     if (files.length === 0) continue;
+    if (cls.length > MAX_CLASS_NAME) {
+      ctx.skipped.push({
+        file: join(dir, cls),
+        message: `the folder's name (its class) has ${cls.length} characters, more than the ${MAX_CLASS_NAME} a class name may have; its ${files.length} images were skipped`,
+      });
+      continue;
+    }
     classes.add(cls);
     for (const f of files) {
       const rel = toPosix(relative(root, join(dir, cls, f)));
@@ -292,19 +443,25 @@ function scanClassFolders(
 export function scanDataset(dir: string): ScanResult {
   if (!existsSync(dir)) throw new DatasetLayoutError(`${dir}: no such folder`);
   if (!isDir(dir)) throw new DatasetLayoutError(`${dir}: not a folder (import takes a dataset folder)`);
-  const vocRoot = findVocRoot(dir);
-  if (vocRoot) return scanVoc(vocRoot, existsSync(join(vocRoot, 'xwb-generator.json')) ? 'synthetic' : 'voc');
-  const files = listFiles(dir);
-  if (files.some(isImageFile)) return scanFlat(dir, files);
+  const ctx: ScanContext = { boundary: realpathSync(dir), warnings: [], skipped: [] };
+  const vocRoots = findVocRoots(dir);
+  if (vocRoots.length > 1) return scanVocYears(vocRoots, ctx);
+  if (vocRoots.length === 1) {
+    const vocRoot = vocRoots[0];
+    return scanVoc(vocRoot, existsSync(join(vocRoot, 'xwb-generator.json')) ? 'synthetic' : 'voc', ctx);
+  }
+  // Probed quietly first: the folder may be a class-per-folder set, whose root holds folders, not images.
+  const probe = listEntries(dir, { ...ctx, warnings: [], skipped: [] }, 'list');
+  if (probe.files.some(isImageFile)) return scanFlat(dir, listEntries(dir, ctx, 'warn').files, ctx);
   const subdirs = listDirs(dir);
   const images: ScannedImage[] = [];
   const classes = new Set<string>();
   const splitDirs = subdirs.filter((d) => SPLIT_DIRS[d.toLowerCase()] !== undefined);
   if (splitDirs.length > 0) {
     for (const d of splitDirs)
-      scanClassFolders(dir, join(dir, d), SPLIT_DIRS[d.toLowerCase()], images, classes);
+      scanClassFolders(dir, join(dir, d), SPLIT_DIRS[d.toLowerCase()], images, classes, ctx);
   } else {
-    scanClassFolders(dir, dir, undefined, images, classes);
+    scanClassFolders(dir, dir, undefined, images, classes, ctx);
   }
   if (images.length === 0) {
     throw new DatasetLayoutError(
@@ -312,5 +469,13 @@ export function scanDataset(dir: string): ScanResult {
         'same-named .xml files, or one folder of images per class (optionally under train/ val/ test/)',
     );
   }
-  return { root: dir, layout: 'folder', images, classes: [...classes].sort(), warnings: [] };
+  return {
+    root: dir,
+    layout: 'folder',
+    images,
+    classes: [...classes].sort(),
+    warnings: ctx.warnings,
+    skipped: ctx.skipped,
+    notes: [],
+  };
 }

@@ -6,14 +6,19 @@
  * Fatal: the file is refused with a VocParseError whose message starts with the file path (and the line, where
  * one applies) when it cannot be read as a statement about one image:
  *   - it is not well-formed XML (including a truncated or empty file), or its root element is not <annotation>;
+ *   - elements are nested more than 64 deep (no annotation needs that, and the readers of the tree recurse);
  *   - it contains a DOCTYPE (any DTD, so any entity declaration) or an entity reference other than &amp; &lt;
  *     &gt; &quot; &apos; and numeric character references. Entities are never expanded and nothing is ever
  *     fetched or read, which rules out XXE and entity bombs;
- *   - it has no <filename>, or an <object> / <part> has no <name> or no <bndbox>, or a <bndbox> lacks one of
+ *   - it has no <filename> and the caller named no image beside it (the importer always does: the file is then
+ *     read as that image's annotation, with a warning, as a file whose <filename> names another image is);
+ *   - an <object> / <part> has a <name> longer than 200 characters (class names are stored once and sent with
+ *     every dataset listing; a longer one is not a class name);
+ *   - an <object> / <part> has no <name> or no <bndbox>, or a <bndbox> lacks one of
  *     xmin, ymin, xmax, ymax. These are fatal rather than "warn and drop" because dropping an object can turn an
  *     image with a class into an image without it, which silently changes the labels a model is trained on;
  *   - a value that must be a number (a coordinate, a size field) is not one: "12", " 12.5 ", "1e2" and "-3" are
- *     numbers; "", "abc", "12,5", "0x10", "NaN" and "Infinity" are not.
+ *     numbers; "", "abc", "12,5", "0x10", "NaN", "Infinity" and "1e999" (not finite) are not.
  *
  * Repaired with a warning (DataWarning naming the file, the object's 0-based index in document order and its
  * name; for a part also the part's index and name). Boxes are judged in xwb's convention (src/data/types.ts:
@@ -31,6 +36,9 @@
  *     case): ignored, left undefined;
  *   - an attribute name given twice (see below) keeps its first value;
  *   - a second <name>, <bndbox>, ... where one is expected: the first is used;
+ *   - an <object> nested inside an <object> (VOC never nests them; <part> is the nested element): read as an
+ *     object of its own, numbered in document order after its parent, so its class is not lost;
+ *   - a <pose> or attribute value longer than 65,536 characters: dropped;
  *   - bytes that are not valid UTF-8 (and no other encoding declared): read as Windows-1252.
  *
  * Accepted silently: integer or fractional coordinates (fractions are kept), whitespace around values, a UTF-8
@@ -42,6 +50,8 @@
  * other child of <object> go into `attributes`, a plain value under its tag (`score`), nested ones flattened
  * with dotted keys (`actions.jumping`, `point.x`, repeated names indexed as `polygon.pt[0].x`).
  */
+
+import { MAX_CLASS_NAME, MAX_TEXT_VALUE } from '../limits.js';
 import type { DataWarning, ImageSize, VocAnnotation, VocObject, VocPart } from '../types.js';
 import { type BoxFix, fixBox, fixVocBndbox, type ImageExtent } from './boxrules.js';
 import type { VocBndbox } from './coords.js';
@@ -81,10 +91,19 @@ const OBJECT_FIELDS = new Set([
   'bndbox',
   'part',
   'attributes',
+  'object', // nested objects are read as objects of their own (objectElements)
 ]);
 const COORDS = ['xmin', 'ymin', 'xmax', 'ymax'] as const;
 
-export function parseVoc(xml: string | Buffer, file: string): VocReadResult {
+export interface ParseVocOptions {
+  /**
+   * The image the file sits beside (the importer pairs them by stem). A file without <filename> is then read
+   * as being about this image, with a warning, instead of being refused.
+   */
+  imageName?: string;
+}
+
+export function parseVoc(xml: string | Buffer, file: string, opts: ParseVocOptions = {}): VocReadResult {
   if (typeof file !== 'string' || file === '') throw new TypeError('parseVoc: a file name is required');
   const warnings: DataWarning[] = [];
   let text: string;
@@ -103,7 +122,7 @@ export function parseVoc(xml: string | Buffer, file: string): VocReadResult {
     throw new TypeError(`parseVoc: the content of ${file} must be a string or a Buffer`);
   }
   const root = readTree(text, file);
-  return { annotation: new Reader(file, warnings).annotation(root), warnings };
+  return { annotation: new Reader(file, warnings, opts.imageName).annotation(root), warnings };
 }
 
 /**
@@ -212,12 +231,17 @@ class Reader {
   constructor(
     private readonly file: string,
     private readonly warnings: DataWarning[],
+    private readonly imageName: string | undefined,
   ) {}
 
   annotation(root: XmlElement): VocAnnotation {
-    const filename = this.text(root, 'filename', 'the annotation');
+    let filename = this.text(root, 'filename', 'the annotation');
     if (filename === undefined || filename === '') {
-      throw new VocParseError(this.file, 'there is no <filename> naming the image; add one', root.line);
+      if (this.imageName === undefined) {
+        throw new VocParseError(this.file, 'there is no <filename> naming the image; add one', root.line);
+      }
+      this.warn(`there is no <filename>; read as the annotation of ${this.imageName}, the image beside it`);
+      filename = this.imageName;
     }
     const ann: VocAnnotation = { filename, objects: [] };
     const folder = this.text(root, 'folder', 'the annotation');
@@ -244,8 +268,14 @@ class Reader {
       if (v !== undefined) ann.verified = v;
     }
     const extent = ann.size ? { width: ann.size.width, height: ann.size.height } : undefined;
-    childrenNamed(root, 'object').forEach((el, i) => {
+    objectElements(root).forEach(({ el, parent }, i) => {
       this.current = i;
+      if (parent !== undefined) {
+        this.warn(
+          `an <object> (line ${el.line}) is nested inside the <object> of line ${parent.line}; ` +
+            `VOC objects are not nested, so it is read as object ${i} of its own`,
+        );
+      }
       const o = this.object(el, i, extent);
       this.current = undefined;
       if (o) ann.objects.push(o);
@@ -295,10 +325,13 @@ class Reader {
         el.line,
       );
     }
+    this.checkName(name, `object ${index}`, el.line);
     const who = `object ${index} ("${name}")`;
     const o: Boxed<VocBndbox> = { name, box: this.bndbox(el, who) };
     const pose = this.text(el, 'pose', who);
-    if (pose) o.pose = pose;
+    if (pose && pose.length > MAX_TEXT_VALUE) {
+      this.warn(`${who}: its <pose> is ${pose.length} characters long (at most ${MAX_TEXT_VALUE}); dropped`);
+    } else if (pose) o.pose = pose;
     for (const key of ['truncated', 'difficult', 'occluded'] as const) {
       const v = this.bool(el, key, who);
       if (v !== undefined) o[key] = v;
@@ -314,6 +347,7 @@ class Reader {
             p.line,
           );
         }
+        this.checkName(partName, `${who}, part ${j}`, p.line);
         return { name: partName, box: this.bndbox(p, `${who}, part ${j} ("${partName}")`) };
       });
     }
@@ -344,7 +378,13 @@ class Reader {
   private attributes(el: XmlElement, who: string): Record<string, string> {
     const out: Record<string, string> = {};
     const put = (key: string, value: string) => {
-      if (key in out) this.warn(`${who}: the attribute "${key}" is given twice; the first value is kept`);
+      if (key.length + value.length > MAX_TEXT_VALUE) {
+        this.warn(
+          `${who}: the attribute ${quote(key)} is ${key.length + value.length} characters long ` +
+            `(at most ${MAX_TEXT_VALUE}); dropped`,
+        );
+      } else if (key in out)
+        this.warn(`${who}: the attribute ${quote(key)} is given twice; the first value is kept`);
       else out[key] = value;
     };
     for (const block of childrenNamed(el, 'attributes')) {
@@ -367,6 +407,17 @@ class Reader {
     return out;
   }
 
+  /** Class names are stored once and sent with every dataset listing: a name is a word, not a document. */
+  private checkName(name: string, who: string, line: number): void {
+    if (name.length <= MAX_CLASS_NAME) return;
+    throw new VocParseError(
+      this.file,
+      `${who} has a <name> of ${name.length} characters (${quote(name)}); class names may have at most ` +
+        `${MAX_CLASS_NAME}`,
+      line,
+    );
+  }
+
   /** The trimmed text of the first child `name`; warns when there are several. */
   private text(el: XmlElement, name: string, where: string): string | undefined {
     return this.one(el, name, where)?.text.trim();
@@ -387,13 +438,17 @@ class Reader {
     const t = c.text.trim();
     if (t === '' && !required) return undefined;
     if (!NUMBER.test(t)) {
+      throw new VocParseError(this.file, `<${name}> of ${where} is ${quote(t)}, not a number`, c.line);
+    }
+    const n = Number(t);
+    if (!Number.isFinite(n)) {
       throw new VocParseError(
         this.file,
-        `<${name}> of ${where} is ${JSON.stringify(t)}, not a number`,
+        `<${name}> of ${where} is ${quote(t)}, too large to be a pixel`,
         c.line,
       );
     }
-    return Number(t);
+    return n;
   }
 
   private bool(el: XmlElement, name: string, where: string): boolean | undefined {
@@ -407,7 +462,7 @@ class Reader {
     const t = raw.trim().toLowerCase();
     if (TRUE_WORDS.has(t)) return true;
     if (FALSE_WORDS.has(t)) return false;
-    this.warn(`${what} is ${JSON.stringify(raw)}, not 0/1/true/false/yes/no; it is ignored`);
+    this.warn(`${what} is ${quote(raw)}, not 0/1/true/false/yes/no; it is ignored`);
     return undefined;
   }
 
@@ -417,6 +472,27 @@ class Reader {
       object === undefined ? { file: this.file, message } : { file: this.file, object, message },
     );
   }
+}
+
+/** A value quoted for a message, cut to a readable length (a hostile file can hold a 10 MB text node). */
+function quote(text: string): string {
+  return text.length <= 60
+    ? JSON.stringify(text)
+    : `${JSON.stringify(text.slice(0, 40))}… (${text.length} characters)`;
+}
+
+/**
+ * The <object> elements of the annotation in document order: the root's, and any nested inside an <object>
+ * (which VOC never writes, but some converters do; reading them keeps their classes in the image's labels).
+ */
+function objectElements(root: XmlElement): { el: XmlElement; parent?: XmlElement }[] {
+  const out: { el: XmlElement; parent?: XmlElement }[] = [];
+  const visit = (el: XmlElement, parent: XmlElement | undefined) => {
+    out.push(parent ? { el, parent } : { el });
+    for (const c of childrenNamed(el, 'object')) visit(c, el);
+  };
+  for (const el of childrenNamed(root, 'object')) visit(el, undefined);
+  return out;
 }
 
 /** Writes an element's value(s) under dotted keys; repeated child names get an index. */

@@ -24,7 +24,7 @@ export class XmlSyntaxError extends Error {
   readonly line: number;
   readonly column: number;
   readonly reason: string;
-  /** True when the document was refused for safety (DOCTYPE, entity), not because it is malformed. */
+  /** True when the document was refused for safety (DOCTYPE, entity, nesting depth), not because it is malformed. */
   readonly unsafe: boolean;
   constructor(reason: string, line: number, column: number, unsafe = false) {
     super(`line ${line}, column ${column}: ${reason}`);
@@ -44,6 +44,9 @@ const DOCTYPE_REASON =
 const UNDEFINED_ENTITY_REASON =
   'undefined entity reference; only &amp; &lt; &gt; &quot; &apos; and numeric references such as &#38; are ' +
   'allowed (entities are never expanded)';
+
+/** Annotation files nest 4 or 5 deep; the readers of the tree recurse, so a bound keeps the stack safe. */
+export const MAX_DEPTH = 64;
 
 /**
  * Parses `text` into a tree. Throws XmlSyntaxError for anything that is not one well-formed element, for a
@@ -65,6 +68,7 @@ export function parseXmlTree(text: string): XmlElement {
   });
   parser.on('doctype', () => fail(DOCTYPE_REASON, true));
   parser.on('opentag', (tag) => {
+    if (stack.length >= MAX_DEPTH) fail(`elements are nested more than ${MAX_DEPTH} deep`, true);
     const el: XmlElement = {
       name: tag.name,
       attributes: { ...tag.attributes },

@@ -26,6 +26,8 @@ export {
   type ResizeKernel,
 } from './decode.js';
 export {
+  allowedSkips,
+  DEFAULT_MAX_SKIPPED_FRACTION,
   DEFAULT_SET_BYTES,
   type ImageSetData,
   type LoadedImage,
@@ -33,6 +35,7 @@ export {
   labelIndices,
   listSplit,
   loadSplit,
+  type SkippedImage,
 } from './load.js';
 export { MASK_SOURCES, type MaskSource, VOC_CLASSES, vocColour } from './masks.js';
 export { type Placement, placeImage, RESIZE_MODES, type ResizeMode } from './placement.js';

@@ -18,6 +18,11 @@ import { buildMask, MASK_SOURCES, type MaskSource } from './masks.js';
 import { type Placement, placeImage, RESIZE_MODES, type ResizeMode } from './placement.js';
 
 export const DEFAULT_SET_BYTES = 2 * 1024 * 1024 * 1024;
+/**
+ * One bad file in ten thousand should not cost a night's training run; a tenth of the split unreadable means
+ * the dataset moved or is broken, and training on the rest would quietly be training on another dataset.
+ */
+export const DEFAULT_MAX_SKIPPED_FRACTION = 0.1;
 const MAX_INPUT_SIZE = 4096;
 const PAGE = 1000;
 
@@ -47,7 +52,15 @@ export interface LoadOptions {
    * 2 GiB. A 224 px image takes 602 KB as Float32, so 10 000 of them need 6 GB: shrink the input instead.
    */
   maxBytes?: number;
-  /** Called with (0, total) first, then after each image. */
+  /**
+   * Share of the split's images that may be unreadable (missing, changed since import, undecodable) and are
+   * then left out with a warning instead of failing the load. Default 0.1; one image may always be skipped
+   * unless it is the split's only one. 0 makes every unreadable image fatal.
+   */
+  maxSkippedFraction?: number;
+  /** Called for each image left out (see maxSkippedFraction), as soon as it is. */
+  onSkip?: (skipped: SkippedImage) => void;
+  /** Called with (0, total) first, then after each image (skipped ones included). */
   onProgress?: (done: number, total: number) => void;
   /** Stops loading: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -67,6 +80,15 @@ export interface LoadedImage {
   placement: Placement;
 }
 
+/** An image of the split that could not be read and was left out of it. */
+export interface SkippedImage {
+  imageId: number;
+  relPath: string;
+  file: string;
+  /** The problem, starting with the file's path. */
+  message: string;
+}
+
 export interface ImageSetData {
   datasetId: number;
   datasetName: string;
@@ -78,8 +100,10 @@ export interface ImageSetData {
   kernel: ResizeKernel;
   maskSource: MaskSource;
   highlightMasks: boolean;
-  /** In the store's order (by relative path). */
+  /** In the store's order (by relative path), without the skipped images. */
   items: readonly LoadedImage[];
+  /** Images left out because they could not be read (see LoadOptions.maxSkippedFraction). */
+  skipped: readonly SkippedImage[];
 }
 
 function formatBytes(b: number): string {
@@ -96,6 +120,7 @@ interface Resolved {
   allowUnlabelled: boolean;
   concurrency: number;
   maxBytes: number;
+  maxSkippedFraction: number;
 }
 
 function resolve(opts: LoadOptions): Resolved {
@@ -118,6 +143,9 @@ function resolve(opts: LoadOptions): Resolved {
   if (!Number.isInteger(concurrency) || concurrency < 1) fail('concurrency', 'expected an integer >= 1');
   const maxBytes = o.maxBytes ?? DEFAULT_SET_BYTES;
   if (!(Number.isFinite(maxBytes) && maxBytes > 0)) fail('maxBytes', 'expected a positive number of bytes');
+  const maxSkippedFraction = o.maxSkippedFraction ?? DEFAULT_MAX_SKIPPED_FRACTION;
+  if (!(maxSkippedFraction >= 0 && maxSkippedFraction <= 1))
+    fail('maxSkippedFraction', `expected a number in [0, 1], got ${maxSkippedFraction}`);
   return {
     size: o.size,
     resize,
@@ -128,7 +156,14 @@ function resolve(opts: LoadOptions): Resolved {
     allowUnlabelled: o.allowUnlabelled ?? false,
     concurrency,
     maxBytes,
+    maxSkippedFraction,
   };
+}
+
+/** How many unreadable images a split of `total` may lose: one always (unless it is the only image). */
+export function allowedSkips(total: number, fraction: number): number {
+  if (fraction === 0 || total <= 1) return 0;
+  return Math.max(1, Math.floor(total * fraction));
 }
 
 /** Every image of the split, in relative-path order ('trainval' is train and val together). */
@@ -186,7 +221,9 @@ export function labelIndices(
 
 /**
  * Loads a split into memory. Fails before decoding anything when a label is missing or unknown, or when the
- * set would exceed `maxBytes`; a missing or changed file fails with its path.
+ * set would exceed `maxBytes`. An image that cannot be read (missing, changed, undecodable) is left out and
+ * reported through `onSkip` and `skipped`; more of them than `maxSkippedFraction` allows fails the load, naming
+ * them.
  */
 export async function loadSplit(
   store: Store,
@@ -222,15 +259,46 @@ export async function loadSplit(
   let done = 0;
   // After the first failure the other workers stop picking up images instead of decoding the rest for nothing.
   let failed = false;
+  const skipped: SkippedImage[] = [];
+  const allowed = allowedSkips(total, o.maxSkippedFraction);
+  const tooMany = () => {
+    const shown = skipped
+      .slice(0, 5)
+      .map((s) => s.message)
+      .join('; ');
+    const more = skipped.length > 5 ? `; and ${skipped.length - 5} more` : '';
+    return new DataLoadError(
+      `dataset "${dataset.name}", split ${split}: ${skipped.length} of ${total} images cannot be read, more than ` +
+        `the ${allowed} that may be skipped (${Math.round(o.maxSkippedFraction * 100)} %): ${shown}${more}. ` +
+        'Fix or restore the files, or re-import the dataset',
+    );
+  };
   opts.onProgress?.(0, total);
-  const loadOne = async (img: ImageRecord, i: number): Promise<LoadedImage> => {
+  const loadOne = async (img: ImageRecord, i: number): Promise<LoadedImage | undefined> => {
     if (failed) throw new DataLoadError('loading stopped after an earlier failure');
     opts.signal?.throwIfAborted();
     const placement = placeImage(img.width, img.height, o.size, o.resize);
     const file = join(root, img.relPath);
-    const pixels = await cache.get(img.sha256, variant, () =>
-      decoder({ file, sha256: img.sha256, placement, kernel: o.kernel, padValue: o.padValue }),
-    );
+    let pixels: Float32Array;
+    try {
+      pixels = await cache.get(img.sha256, variant, () =>
+        decoder({ file, sha256: img.sha256, placement, kernel: o.kernel, padValue: o.padValue }),
+      );
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      const message = e instanceof Error ? e.message : String(e);
+      const s: SkippedImage = {
+        imageId: img.id,
+        relPath: img.relPath,
+        file,
+        message: message.startsWith(file) ? message : `${file}: ${message}`,
+      };
+      skipped.push(s);
+      if (skipped.length > allowed) throw tooMany();
+      opts.onSkip?.(s);
+      opts.onProgress?.(++done, total);
+      return undefined;
+    }
     const mask =
       o.maskSource === 'none' && !o.highlightMasks
         ? null
@@ -249,7 +317,7 @@ export async function loadSplit(
       placement,
     };
   };
-  const items = await mapLimit(images, o.concurrency, async (img, i) => {
+  const loaded = await mapLimit(images, o.concurrency, async (img, i) => {
     try {
       return await loadOne(img, i);
     } catch (e) {
@@ -257,6 +325,8 @@ export async function loadSplit(
       throw e;
     }
   });
+  const items = loaded.filter((it): it is LoadedImage => it !== undefined);
+  skipped.sort((a, b) => (a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0));
   return {
     datasetId,
     datasetName: dataset.name,
@@ -268,5 +338,6 @@ export async function loadSplit(
     maskSource: o.maskSource,
     highlightMasks: o.highlightMasks,
     items,
+    skipped,
   };
 }

@@ -82,7 +82,7 @@ test('probeImage with a known earlier probe: same bytes skip decoding, changed b
   });
   // A known record with the same hash is trusted as it is (that is what makes re-imports cheap).
   const known = { width: 1, height: 1, channels: 1, format: 'png', sha256: fresh.sha256 };
-  assert.deepEqual(await probeImage(file, known), { ...known, bytes: buf.length });
+  assert.deepEqual(await probeImage(file, { known }), { ...known, bytes: buf.length });
   const stale = { ...known, sha256: '0'.repeat(64) };
-  assert.deepEqual(await probeImage(file, stale), fresh);
+  assert.deepEqual(await probeImage(file, { known: stale }), fresh);
 });

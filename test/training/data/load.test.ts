@@ -7,7 +7,12 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { importDataset } from '../../../src/data/import/import.js';
 import { GROUND_TRUTH, openStore } from '../../../src/store/index.js';
-import { type ImageSetData, type LoadedImage, loadSplit } from '../../../src/training/data/load.js';
+import {
+  allowedSkips,
+  type ImageSetData,
+  type LoadedImage,
+  loadSplit,
+} from '../../../src/training/data/load.js';
 import { vocColour } from '../../../src/training/data/masks.js';
 import { type Fixture, GREEN, syntheticFixture, xmlBoxes } from './fixture.js';
 
@@ -224,18 +229,77 @@ test('bad options, a too-large set and a changed file are refused with what to d
   const original = fs.readFileSync(file);
   try {
     fs.writeFileSync(file, await sharp(original).negate().png().toBuffer());
+    // With no image allowed to be skipped (the default allows some: see the next test).
     await assert.rejects(
-      loadSplit(fx.store, fx.dataset.id, 'val', { size: 8 }),
+      loadSplit(fx.store, fx.dataset.id, 'val', { size: 8, maxSkippedFraction: 0 }),
       new RegExp(`${img.relPath}: the file changed since it was imported.*re-import`),
     );
     fs.rmSync(file);
     await assert.rejects(
-      loadSplit(fx.store, fx.dataset.id, 'val', { size: 8 }),
+      loadSplit(fx.store, fx.dataset.id, 'val', { size: 8, maxSkippedFraction: 0 }),
       new RegExp(`${img.relPath}: cannot read image \\(ENOENT\\); if the dataset moved, re-import it`),
     );
   } finally {
     fs.writeFileSync(file, original);
   }
+});
+
+test('an unreadable image is left out with a warning naming it; too many fail the load, naming them', async () => {
+  const images = fx.store.images.list(fx.dataset.id, { split: 'train' });
+  assert.equal(images.length, 18);
+  const files = images.map((im) => path.join(fx.root, im.relPath));
+  const originals = files.map((f) => fs.readFileSync(f));
+  try {
+    // One image replaced by text: by default one of 18 may be left out (max(1, floor(18 × 0.1))).
+    fs.writeFileSync(files[3], 'not an image');
+    const seen: string[] = [];
+    const data = await loadSplit(fx.store, fx.dataset.id, 'train', {
+      size: 8,
+      onSkip: (s) => seen.push(s.message),
+    });
+    assert.equal(data.items.length, 17);
+    assert.deepEqual(
+      data.items.map((i) => i.imageId),
+      images.filter((_, k) => k !== 3).map((i) => i.id),
+    );
+    assert.deepEqual(
+      data.skipped.map((s) => [s.imageId, s.relPath, s.file]),
+      [[images[3].id, images[3].relPath, files[3]]],
+    );
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0].startsWith(`${files[3]}: the file changed since it was imported`), seen[0]);
+
+    // A second one (deleted) is more than that allowance: the load fails and names the files.
+    fs.rmSync(files[11]);
+    await assert.rejects(
+      loadSplit(fx.store, fx.dataset.id, 'train', { size: 8, concurrency: 1 }),
+      (e: Error) =>
+        e.message.includes(
+          'split train: 2 of 18 images cannot be read, more than the 1 that may be skipped (10 %)',
+        ) &&
+        e.message.includes(files[3]) &&
+        e.message.includes(`${files[11]}: cannot read image (ENOENT)`) &&
+        e.message.includes('Fix or restore the files'),
+    );
+    // A larger allowance (20 %: 3 images) leaves both out and loads the rest, in the store's order.
+    const lenient = await loadSplit(fx.store, fx.dataset.id, 'train', { size: 8, maxSkippedFraction: 0.2 });
+    assert.equal(lenient.items.length, 16);
+    assert.deepEqual(
+      lenient.skipped.map((s) => s.relPath),
+      [images[3].relPath, images[11].relPath],
+    );
+  } finally {
+    for (const [k, f] of files.entries()) fs.writeFileSync(f, originals[k]);
+  }
+});
+
+test('allowedSkips: one image may always be lost, except the only one; 0 forbids it', () => {
+  assert.equal(allowedSkips(1, 0.1), 0);
+  assert.equal(allowedSkips(2, 0.1), 1);
+  assert.equal(allowedSkips(18, 0.1), 1);
+  assert.equal(allowedSkips(20, 0.1), 2);
+  assert.equal(allowedSkips(10_000, 0.1), 1000);
+  assert.equal(allowedSkips(10_000, 0), 0);
 });
 
 test('grey, grey+alpha, RGBA and non-square images come out as 3 channels with the documented values', async () => {
