@@ -460,8 +460,8 @@ test('save queue: only an explicit discard drops a refused change, with the late
 });
 
 test('annotation keys: the mode decides; unclaimed keys fall through to the view', () => {
-  const none = { selected: false, drawingPolygon: false };
-  const sel = { selected: true, drawingPolygon: false };
+  const none = { selected: false, drawingPolygon: false, drawingBox: false };
+  const sel = { selected: true, drawingPolygon: false, drawingBox: false };
   assert.deepEqual(annotateKeyAction({ key: 'w' }, none), { type: 'tool', tool: 'box' });
   assert.deepEqual(annotateKeyAction({ key: 'M' }, none), { type: 'tool', tool: 'brush' });
   assert.deepEqual(annotateKeyAction({ key: ']' }, none), { type: 'brush', direction: 1 });
@@ -479,8 +479,11 @@ test('annotation keys: the mode decides; unclaimed keys fall through to the view
   assert.equal(annotateKeyAction({ key: '0' }, sel), null);
   assert.deepEqual(annotateKeyAction({ key: 'Backspace' }, sel), { type: 'delete' });
   assert.equal(annotateKeyAction({ key: 'Enter' }, none), null);
-  assert.deepEqual(annotateKeyAction({ key: 'Enter' }, { selected: false, drawingPolygon: true }), {
-    type: 'closePolygon',
-  });
+  assert.deepEqual(
+    annotateKeyAction({ key: 'Enter' }, { selected: false, drawingPolygon: true, drawingBox: false }),
+    {
+      type: 'closePolygon',
+    },
+  );
   assert.equal(annotateKeyAction({ key: 'o' }, sel), null, 'overlay toggle stays with the view');
 });

@@ -7,6 +7,15 @@
 import type { AnnotationView } from '../../../../src/api/contract';
 import { api, CallError } from '../api';
 import { type Box, moveBox, nudgeBox, type Size } from './geometry.js';
+import {
+  type Cursor,
+  confirmCorner,
+  cycleRef,
+  type KeyboardDraft,
+  moveCursor,
+  resizeEdge,
+  startDraft,
+} from './keyboard.js';
 import { type AnnotateAction, type AnnotateKey, annotateKeyAction, type Tool } from './keys.js';
 import {
   type BoxState,
@@ -107,6 +116,12 @@ async function decodeMaskPng(png: string, width: number, height: number): Promis
   return m;
 }
 
+/** Tab cycles boxes only when no control has the focus (else it must keep moving the focus, for accessibility). */
+function focusIsFree(): boolean {
+  const a = document.activeElement;
+  return a === null || a === document.body || a.closest('.annotate-layer, .viewer') !== null;
+}
+
 export class AnnotationSession {
   on = $state(false);
   annotator: { id: number; name: string } | null = $state(null);
@@ -128,6 +143,12 @@ export class AnnotationSession {
   hidden: Record<number, boolean> = $state({});
   /** The last class chosen, used for the next box. */
   currentClass = $state('');
+  /** A box being drawn from the keyboard (n), or null. */
+  draft: KeyboardDraft | null = $state(null);
+  /** Where the last keyboard box ended on this image: the next one starts there. */
+  private lastCursor: Cursor | null = null;
+  /** Classes typed in this session: kept when the next image's list (which only knows stored ones) arrives. */
+  private typedClasses: string[] = [];
   pending: Op[] = $state.raw([]);
   status = $state({
     pending: 0,
@@ -215,6 +236,8 @@ export class AnnotationSession {
       this.history.clear();
       this.selected = null;
       this.polygon = [];
+      this.draft = null;
+      this.lastCursor = null;
     }
     this.imageId = imageId;
     this.loadError = '';
@@ -222,7 +245,7 @@ export class AnnotationSession {
       const list = await api.call('annotations.list', { imageId });
       if (my !== this.loadSeq) return;
       this.size = { width: list.width, height: list.height };
-      this.classes = list.classes;
+      this.classes = [...list.classes, ...this.typedClasses.filter((c) => !list.classes.includes(c))];
       this.annotators = list.annotators;
       if (!this.currentClass) this.currentClass = list.classes[0] ?? 'object';
       const known = new Map<string, KnownBox>();
@@ -397,13 +420,42 @@ export class AnnotationSession {
     if (c) this.run(redoEffect(c));
   }
 
-  /** Handles a key in annotation mode; false leaves it to the image view (navigation, overlay, fit). */
+  /**
+   * A class typed by name becomes the class of the NEXT box; the selected box keeps its class unless the person
+   * asks for the change (applyClassToSelected). Returns the name as stored (trimmed), or null when empty.
+   */
+  addClass(raw: string): string | null {
+    const name = raw.trim();
+    if (!name) return null;
+    if (!this.classes.includes(name)) this.classes = [...this.classes, name];
+    if (!this.typedClasses.includes(name)) this.typedClasses.push(name);
+    this.currentClass = name;
+    return name;
+  }
+
+  /** Gives the selected box a class: an explicit request (a class button, a digit, "apply to the selected box"). */
+  applyClassToSelected(name: string): void {
+    this.updateSelected((s) => ({ ...s, className: name }));
+  }
+
+  /** My editable boxes in the order they are shown (Tab's order). */
+  private myRefs(): string[] {
+    return this.shown.filter((b) => this.editable(b)).map((b) => b.ref);
+  }
+
+  /**
+   * Handles a key in annotation mode; false leaves it to the image view (navigation, overlay, fit) or, for Tab
+   * with the focus on a control, to the browser's focus order.
+   */
   handleKey(e: AnnotateKey): boolean {
+    if (!this.annotator) return false;
     const a = annotateKeyAction(e, {
       selected: this.editable(this.box(this.selected)),
       drawingPolygon: this.polygon.length > 0,
+      drawingBox: this.draft !== null,
     });
     if (!a) return false;
+    if (a.type === 'cycle' && !focusIsFree()) return false;
     this.act(a);
     return true;
   }
@@ -414,11 +466,43 @@ export class AnnotationSession {
       case 'tool':
         this.tool = a.tool;
         this.polygon = [];
+        this.draft = null;
         break;
-      case 'cancel':
+      case 'newBox':
+        if (img.width < 1 || img.height < 1) return;
         this.tool = 'select';
         this.polygon = [];
         this.selected = null;
+        this.draft = startDraft(img, this.lastCursor);
+        break;
+      case 'cursor':
+        if (this.draft) this.draft = moveCursor(this.draft, a.key, a.shift, img);
+        break;
+      case 'corner': {
+        if (!this.draft) return;
+        const r = confirmCorner(this.draft, img);
+        if ('box' in r) {
+          this.lastCursor = this.draft.cursor;
+          this.draft = null;
+          this.addBox(r.box);
+        } else this.draft = r.draft;
+        break;
+      }
+      case 'cancel':
+        // Esc undoes one level at a time: the box being drawn first, then the tool and the selection.
+        if (this.draft) {
+          this.draft = null;
+          break;
+        }
+        this.tool = 'select';
+        this.polygon = [];
+        this.selected = null;
+        break;
+      case 'resize':
+        this.updateSelected((s) => ({ ...s, box: resizeEdge(s.box, a.key, a.shift, img) }));
+        break;
+      case 'cycle':
+        this.selected = cycleRef(this.myRefs(), this.box(this.selected)?.ref ?? null, a.direction);
         break;
       case 'closePolygon':
         this.closePolygon();
@@ -430,7 +514,7 @@ export class AnnotationSession {
         const name = this.classes[a.index];
         if (name === undefined) return;
         this.currentClass = name;
-        this.updateSelected((s) => ({ ...s, className: name }));
+        this.applyClassToSelected(name);
         break;
       }
       case 'difficult':
