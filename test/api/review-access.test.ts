@@ -12,8 +12,8 @@ import { type Caller, mintRaterToken, verifyRaterToken } from '../../src/api/acc
 import { ApiError, type Responses, validateRequest, type XwbEvent } from '../../src/api/contract.js';
 import { registerReviewHandlers } from '../../src/api/review-handlers.js';
 import { XwbService } from '../../src/api/service.js';
-import { getOrCompute } from '../../src/explain/store.js';
 import { loadRunModel } from '../../src/explain/run-model.js';
+import { getOrCompute } from '../../src/explain/store.js';
 import { startWebServer, type WebServer } from '../../src/server/http.js';
 import { type EvalFixture, evalFixture, wasmEngine } from '../evaluate/fixture.js';
 import { raw } from '../server/http-client.js';
@@ -125,7 +125,10 @@ test('a rater capability reaches its own queue and nothing else (403)', async ()
   assert.ok(ann && ann.role === 'rater');
   assert.equal(verifyRaterToken(service.capabilitySecret, `${links.links[0].token.slice(0, -1)}A`), null);
   // A token minted under another launch's secret is not one of ours.
-  assert.equal(verifyRaterToken(service.capabilitySecret, mintRaterToken(Buffer.alloc(32, 7), sessionId, 1)), null);
+  assert.equal(
+    verifyRaterToken(service.capabilitySecret, mintRaterToken(Buffer.alloc(32, 7), sessionId, 1)),
+    null,
+  );
 
   // Own queue: next and rate work.
   const next = await call('review.next', { sessionId, rater: 'Ann' }, ann);
@@ -150,7 +153,12 @@ test('a rater capability reaches its own queue and nothing else (403)', async ()
   await forbidden(() => call('review.evaluate', { sessionId }, ann), /analysis/);
   await forbidden(() => call('review.raterLinks', { sessionId }, ann), /owner/);
   await forbidden(
-    () => call('review.create', { name: 'x', runIds: [runId], methods: ['gradient'], sample: SAMPLE, raters: ['A'] }, ann),
+    () =>
+      call(
+        'review.create',
+        { name: 'x', runIds: [runId], methods: ['gradient'], sample: SAMPLE, raters: ['A'] },
+        ann,
+      ),
     /owner/,
   );
   await forbidden(() => call('datasets.list', {}, ann), /workbench/);
@@ -162,7 +170,11 @@ test('a rater capability reaches its own queue and nothing else (403)', async ()
     () => call('review.rate', { itemId: bobItem.id, correctness: 1, completeness: 1, compactness: 1 }, ann),
     /not in your queue/,
   );
-  assert.equal(f.store.ratings.list({ sessionId, raterId: bobItem.raterId }).length, 0, "Bob's queue untouched");
+  assert.equal(
+    f.store.ratings.list({ sessionId, raterId: bobItem.raterId }).length,
+    0,
+    "Bob's queue untouched",
+  );
   // A session Ann is a rater of too, but not through this link.
   await forbidden(() => call('review.next', { sessionId: otherSessionId, rater: 'Ann' }, ann), /not yours/);
   // A capability for a (session, rater) with no items: refused outright.
@@ -206,7 +218,10 @@ test('over HTTP: the rater link signs in as the rater; analysis, events and fore
       .items(otherSessionId, bob)
       .map((i) => i.explanationId)
       .find((e) => !f.store.ratings.items(sessionId).some((i) => i.explanationId === e))!;
-    assert.equal((await raw(port, { path: `/files/explanation/${foreign}`, headers: { cookie } })).status, 403);
+    assert.equal(
+      (await raw(port, { path: `/files/explanation/${foreign}`, headers: { cookie } })).status,
+      403,
+    );
     // The same link as a bearer token, for scripts.
     const bearer = await raw(port, {
       method: 'POST',
@@ -228,7 +243,9 @@ test('over HTTP: the rater link signs in as the rater; analysis, events and fore
   }
 });
 
-test('an evaluation cancelled at once ends cancelled, having stored nothing', { timeout: 120_000 }, async () => {
+test('an evaluation cancelled at once ends cancelled, having stored nothing', {
+  timeout: 120_000,
+}, async () => {
   events.length = 0;
   const job = await call('review.evaluate', { sessionId });
   // The message waits in the worker's port until it listens, which it does before measuring anything.
@@ -249,7 +266,9 @@ test('the analysis starts the evaluation in a worker; its values fill the correl
   timeout: 240_000,
 }, async () => {
   // Ratings on several explanations with different scores, so a correlation has something to rest on.
-  for (const [i, item] of f.store.ratings.items(sessionId, f.store.ratings.raterByName('Bob')!.id).entries()) {
+  for (const [i, item] of f.store.ratings
+    .items(sessionId, f.store.ratings.raterByName('Bob')!.id)
+    .entries()) {
     const v = 1 + (i % 5);
     await call('review.rate', { itemId: item.id, correctness: v, completeness: v, compactness: v });
   }
