@@ -91,7 +91,7 @@ export class EvalJobs {
   /** Asks a running job to stop after its current image; false when it is not running. */
   cancel(jobId: number): boolean {
     const j = this.jobs.get(jobId);
-    if (!j || j.state.state !== 'running') return false;
+    if (j?.state.state !== 'running') return false;
     j.worker.postMessage({ type: 'cancel' });
     return true;
   }
