@@ -123,7 +123,14 @@ test('a rater capability reaches its own queue and nothing else (403)', async ()
   );
   const ann = verifyRaterToken(service.capabilitySecret, links.links[0].token);
   assert.ok(ann && ann.role === 'rater');
-  assert.equal(verifyRaterToken(service.capabilitySecret, `${links.links[0].token.slice(0, -1)}A`), null);
+  const token = links.links[0].token;
+  const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+  assert.equal(verifyRaterToken(service.capabilitySecret, tampered), null, 'one character changed');
+  // Another rater's id under this rater's MAC.
+  assert.equal(
+    verifyRaterToken(service.capabilitySecret, token.replace(/^xr1\.(\d+)\.\d+\./, 'xr1.$1.9999.')),
+    null,
+  );
   // A token minted under another launch's secret is not one of ours.
   assert.equal(
     verifyRaterToken(service.capabilitySecret, mintRaterToken(Buffer.alloc(32, 7), sessionId, 1)),
