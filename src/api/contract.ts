@@ -222,11 +222,21 @@ export const reviewRequestSchemas = {
       raters: z.array(raterName).min(1).max(100),
       blinded: z.boolean().default(true),
       pairwise: z.boolean().default(false),
-      /** Explain this class in every image; default the model's prediction (what the viewer shows). */
+      /**
+       * The class rated in every image: 'target' (the ground-truth label, what `xwb eval` measures), 'predicted'
+       * (the model's prediction, what the viewer shows; the default) or a class index.
+       */
+      classChoice: z.union([z.enum(['target', 'predicted']), z.number().int().min(0)]).optional(),
+      /** Same as a numeric classChoice (the first version's field). */
       classIndex: z.number().int().min(0).optional(),
     })
     .strict(),
   'review.sessions': z.object({}).strict(),
+  /** The owner's: one rater link (capability) per rater of the session, valid until the server stops. */
+  'review.raterLinks': z.object({ sessionId: id }).strict(),
+  /** The owner's: measure the metrics the analysis correlates on the session's explanations (a background job). */
+  'review.evaluate': z.object({ sessionId: id }).strict(),
+  'review.evaluateCancel': z.object({ jobId: id }).strict(),
   'review.next': z
     .object({
       sessionId: id,
@@ -367,24 +377,50 @@ export interface ReviewSummaryView {
     params: Record<string, unknown>;
     correlations: Record<ReviewScoreKey, ReviewCorrelationView>;
   }[];
+  /** The latest evaluation started for this session since the server started, if any. */
+  evaluation: ReviewEvalJobView | null;
+}
+
+/** A background evaluation of a session's explanations, started from the analysis. */
+export interface ReviewEvalJobView {
+  jobId: number;
+  sessionId: number;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  /** Explanations measured so far, of `total` (each with every metric). */
+  done: number;
+  total: number;
+  /** Metric values stored. */
+  values: number;
+  error: string | null;
+}
+
+export interface ReviewRaterLinksView {
+  sessionId: number;
+  /** The token goes into the address as `/?rater=<token>`. */
+  links: { rater: string; token: string }[];
 }
 
 export interface ReviewResponses {
   'review.create': ReviewCreatedView;
   'review.sessions': ReviewSessionView[];
+  'review.raterLinks': ReviewRaterLinksView;
+  'review.evaluate': ReviewEvalJobView;
+  'review.evaluateCancel': { cancelled: boolean };
   'review.next': ReviewNextView;
   'review.rate': ReviewRatedView;
   'review.summary': ReviewSummaryView;
 }
 
 /** Explanations being computed for a new session (emitted at most a few times a second). */
-export type ReviewEvent = {
-  type: 'review.progress';
-  name: string;
-  done: number;
-  total: number;
-  stage: 'explaining' | 'creating';
-};
+export type ReviewEvent =
+  | {
+      type: 'review.progress';
+      name: string;
+      done: number;
+      total: number;
+      stage: 'explaining' | 'creating';
+    }
+  | ({ type: 'review.eval' } & ReviewEvalJobView);
 // ---- end review ----
 
 /** Request schemas by method. A method's name is also its IPC channel (`xwb:<name>`) and HTTP path. */
@@ -453,6 +489,10 @@ export interface AppInfo {
   engine: EngineView | null;
   /** 'electron' or 'web'. */
   transport: string;
+  /** Who is asking: the owner (launch token, desktop) or a rater who opened a rater link. */
+  role: 'owner' | 'rater';
+  /** A rater's own session and name. */
+  rater?: { sessionId: number; name: string };
 }
 
 export interface BoxView {

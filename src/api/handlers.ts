@@ -56,7 +56,6 @@ export async function registerCoreHandlers(
   options: CoreHandlerOptions = {},
 ): Promise<CoreHandlers> {
   const store = service.store;
-  const baseInfo: AppInfo = await service.call('app.info', {});
   let engine: Promise<EngineInfo> | undefined;
   let models: RunModelCache | undefined;
 
@@ -91,7 +90,10 @@ export async function registerCoreHandlers(
     return image;
   };
 
-  service.register('app.info', async () => {
+  service.register('app.info', async (_req, { caller }) => {
+    const baseInfo: AppInfo = service.appInfo(caller);
+    // A rater's page needs no engine, and is not told which one runs.
+    if (caller.role === 'rater') return baseInfo;
     try {
       const e = await ensureEngine();
       return { ...baseInfo, engine: { name: e.name, backend: e.backend, device: e.device } };

@@ -7,15 +7,20 @@
  * on purpose: it is what the study is for, and it is not shown while rating.
  */
 import type { RunModel } from '../explain/run-model.js';
+import { EvalJobs } from '../review/evaluation/job.js';
 import {
+  AmbiguousExplanationsError,
   createReviewSession,
   type ItemView,
   itemView,
   MissingExplanationsError,
   nextItem,
   rate,
+  type SessionClassChoice,
+  sessionImages,
 } from '../review/session.js';
 import type { Rater, ReviewSession, Score, Store } from '../store/index.js';
+import { mintRaterToken } from './access.js';
 import { decodeBinaryMask } from './annotation-handlers.js';
 import {
   ApiError,
@@ -141,6 +146,8 @@ export function groupMissing(
 export interface ReviewHandlerOptions {
   /** Loads a run's model for computing missing explanations (tests inject one; default: the run's checkpoint). */
   loadModel?: (store: Store, runId: number) => Promise<RunModel>;
+  /** Metrics the analysis's evaluation measures (`xwb eval --metrics` syntax); default the cheap set. */
+  evalMetrics?: string;
 }
 
 export function registerReviewHandlers(service: XwbService, options: ReviewHandlerOptions = {}): void {
@@ -159,6 +166,7 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
   async function computeMissing(
     req: ValidRequest<'review.create'>,
     missing: MissingExplanationsError['missing'],
+    choice: SessionClassChoice,
   ): Promise<number> {
     const { initEngine } = await import('../engine/select.js');
     const { getOrCompute } = await import('../explain/store.js');
@@ -186,7 +194,7 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
         for (const g of groups.filter((x) => x.runId === runId)) {
           const base = done;
           try {
-            await getOrCompute(store, model, g.imageIds, g.method, {}, req.classIndex ?? 'predicted', {
+            await getOrCompute(store, model, g.imageIds, g.method, {}, choice, {
               batchSize: BATCH,
               onProgress: (p) => {
                 done = base + p.done;
@@ -205,6 +213,74 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
     progress(true);
     return total;
   }
+
+  /**
+   * The runs' predicted class of each session image, by running each model once over the images (only when the
+   * store holds more than one map of an image and method, so the stored maps cannot say which is the prediction).
+   */
+  async function predictClasses(
+    runIds: readonly number[],
+    imageIds: readonly number[],
+  ): Promise<Map<string, number>> {
+    const { initEngine } = await import('../engine/select.js');
+    const { argmax } = await import('../explain/store.js');
+    const load = options.loadModel ?? (await import('../explain/run-model.js')).loadRunModel;
+    await initEngine();
+    const out = new Map<string, number>();
+    for (const runId of runIds) {
+      const model = await load(store, runId).catch((e: Error) => {
+        throw new ApiError(`run ${runId}: ${e.message}`, 409, 'runIds');
+      });
+      try {
+        const images = imageIds.map((id) => store.images.get(id)!);
+        for (let start = 0; start < images.length; start += BATCH) {
+          const inputs = await model.inputs(images.slice(start, start + BATCH));
+          const probs = await model.probabilities(inputs.map((x) => x.pixels));
+          for (const [k, p] of probs.entries()) out.set(`${runId}:${images[start + k].id}`, argmax(p));
+          await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        model.dispose();
+      }
+    }
+    return out;
+  }
+
+  const jobs = new EvalJobs(
+    store,
+    (s) => service.emit({ type: 'review.eval', ...s }),
+    options.evalMetrics !== undefined ? { metrics: options.evalMetrics } : {},
+  );
+  service.onClose(() => jobs.close());
+
+  service.register('review.raterLinks', async (req) => {
+    sessionOrThrow(store, req.sessionId);
+    const raterIds = [...new Set(store.ratings.items(req.sessionId).map((i) => i.raterId))];
+    return {
+      sessionId: req.sessionId,
+      links: raterIds
+        .map((id) => ({
+          rater: store.ratings.getRater(id)?.name ?? `rater ${id}`,
+          token: mintRaterToken(service.capabilitySecret, req.sessionId, id),
+        }))
+        .sort((a, b) => a.rater.localeCompare(b.rater)),
+    };
+  });
+
+  service.register('review.evaluate', async (req) => {
+    sessionOrThrow(store, req.sessionId);
+    try {
+      return jobs.start(req.sessionId);
+    } catch (e) {
+      throw new ApiError((e as Error).message, 409, 'sessionId');
+    }
+  });
+
+  service.register('review.evaluateCancel', async (req) => {
+    if (!jobs.get(req.jobId))
+      throw new ApiError(`no evaluation job ${req.jobId} since the server started`, 404, 'jobId');
+    return { cancelled: jobs.cancel(req.jobId) };
+  });
 
   service.register('review.create', async (req) => {
     for (const runId of req.runIds) {
@@ -228,30 +304,53 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
       raters: req.raters,
       blinded: req.blinded,
       pairwise: req.pairwise,
-      ...(req.classIndex !== undefined ? { classIndex: req.classIndex } : {}),
     };
+    if (req.classChoice !== undefined && req.classIndex !== undefined && req.classChoice !== req.classIndex) {
+      throw new ApiError('give the class once: classChoice or classIndex, not both', 400, 'classChoice');
+    }
+    const choice: SessionClassChoice = req.classChoice ?? req.classIndex ?? 'predicted';
+    let predicted: Map<string, number> | undefined;
     const attempt = () => {
       try {
-        return createReviewSession(store, opts);
+        return createReviewSession(store, {
+          ...opts,
+          classChoice: choice,
+          ...(predicted ? { predictedClass: (r: number, i: number) => predicted!.get(`${r}:${i}`) } : {}),
+        });
       } catch (e) {
-        if (e instanceof MissingExplanationsError) throw e;
-        throw new ApiError((e as Error).message, 400);
+        if (e instanceof MissingExplanationsError || e instanceof AmbiguousExplanationsError) throw e;
+        throw new ApiError(
+          (e as Error).message,
+          400,
+          /image \d+ .*label|class index/.test((e as Error).message) ? 'classChoice' : undefined,
+        );
       }
     };
     let computed = 0;
-    let created: ReturnType<typeof createReviewSession>;
-    try {
-      created = attempt();
-    } catch (e) {
-      if (!(e instanceof MissingExplanationsError)) throw e;
-      // The session draws its own sample; what it lacks is exactly what the error lists, so nothing is computed
-      // that the session will not use. A second miss means the maps were stored under another class or params.
-      computed = await computeMissing(req, e.missing);
+    let created: ReturnType<typeof createReviewSession> | undefined;
+    // Up to three tries: as stored; with the predictions resolved (a run explained and evaluated holds maps of
+    // two classes); after computing what is missing. Each retry has strictly more to go on than the one before.
+    for (let tries = 0; created === undefined; tries++) {
       try {
         created = attempt();
-      } catch (again) {
-        if (again instanceof MissingExplanationsError) throw new ApiError(again.message, 409);
-        throw again;
+      } catch (e) {
+        if (tries >= 2) {
+          if (e instanceof ApiError) throw e;
+          throw new ApiError((e as Error).message, 409);
+        }
+        if (e instanceof AmbiguousExplanationsError) {
+          if (choice !== 'predicted' || predicted) {
+            // The class is fixed and still two maps: they differ by parameters, which this form cannot choose.
+            throw new ApiError(e.message, 409, 'classChoice');
+          }
+          const imageIds = sessionImages(store, opts);
+          predicted = await predictClasses(req.runIds, imageIds);
+        } else if (e instanceof MissingExplanationsError) {
+          // The session draws its own sample; what it lacks is exactly what the error lists, so nothing is
+          // computed that the session will not use.
+          if (computed > 0) throw new ApiError(e.message, 409);
+          computed = await computeMissing(req, e.missing, choice);
+        } else throw e;
       }
     }
     service.emit({
@@ -269,12 +368,19 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
     };
   });
 
-  service.register('review.sessions', async () =>
-    store.ratings
+  service.register('review.sessions', async (_req, { caller }) => {
+    if (caller.role === 'rater') {
+      // A rater's picker holds their own session and their own progress only.
+      const s = sessionOrThrow(store, caller.sessionId);
+      const name = store.ratings.getRater(caller.raterId)?.name;
+      const v = sessionView(store, s);
+      return [{ ...v, raters: v.raters.filter((r) => r.rater === name) }];
+    }
+    return store.ratings
       .listSessions()
       .map((s) => sessionView(store, s))
-      .sort((a, b) => b.id - a.id),
-  );
+      .sort((a, b) => b.id - a.id);
+  });
 
   service.register('review.next', async (req): Promise<ReviewNextView> => {
     const session = sessionOrThrow(store, req.sessionId);
@@ -412,6 +518,7 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
           mean: corr(m.correlations.mean),
         },
       })),
+      evaluation: jobs.latest(req.sessionId) ?? null,
     };
   });
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
@@ -8,8 +9,10 @@ import type { DatasetSummary, EpochRecord, ImageRecord, Run, Store } from '../st
 import { GROUND_TRUTH } from '../store/index.js';
 import type { PhaseName } from '../training/config.js';
 import { epochWarning } from '../training/diagnostics.js';
+import { actionOf, authorise, type Caller, OWNER } from './access.js';
 import {
   ApiError,
+  type AppInfo,
   type DatasetView,
   type EpochView,
   type ImageView,
@@ -28,7 +31,12 @@ export interface UrlBuilder {
   explanation(explanationId: number): string;
 }
 
-export type Handler<M extends Method> = (req: ValidRequest<M>) => Promise<Responses[M]>;
+/** What a handler knows of the call besides the request: who makes it (already authorised for the method). */
+export interface CallContext {
+  caller: Caller;
+}
+
+export type Handler<M extends Method> = (req: ValidRequest<M>, ctx: CallContext) => Promise<Responses[M]>;
 export type Handlers = { [M in Method]: Handler<M> };
 
 export interface ServiceOptions {
@@ -100,11 +108,26 @@ export class XwbService {
     this.events.emit('event', event);
   }
 
-  async call<M extends Method>(method: M, req: ValidRequest<M>): Promise<Responses[M]> {
+  /**
+   * The secret rater capabilities are signed with (src/api/access.ts): in memory only, new for every service, so
+   * a restart invalidates every rater link as it does the launch token.
+   */
+  readonly capabilitySecret: Buffer = randomBytes(32);
+
+  /**
+   * Calls a method as `caller` (default the owner: the desktop app and in-process callers). Every call is
+   * authorised here, before its handler runs, by the one rule in access.ts.
+   */
+  async call<M extends Method>(
+    method: M,
+    req: ValidRequest<M>,
+    caller: Caller = OWNER,
+  ): Promise<Responses[M]> {
+    authorise(this.store, caller, actionOf(method, req));
     const own = this.handlers[method] as Handler<M> | undefined;
     const handler = (this.extra[method] as Handler<M> | undefined) ?? own;
     if (!handler) throw new ApiError(`${method} is not available in this build`, 501);
-    return handler(req);
+    return handler(req, { caller });
   }
 
   /** The file behind an image URL, checked to lie inside its dataset's folder (no path escapes). */
@@ -146,6 +169,29 @@ export class XwbService {
     return this.urls.explanation(explanationId);
   }
 
+  /** What the app says about itself to `caller` (without the engine, which handlers.ts adds for the owner). */
+  appInfo(caller: Caller): AppInfo {
+    if (caller.role === 'rater') {
+      // A rater learns their own session and name, not where the store lives.
+      const name = this.store.ratings.getRater(caller.raterId)?.name ?? `rater ${caller.raterId}`;
+      return {
+        version: this.opts.version,
+        storePath: '',
+        engine: null,
+        transport: this.opts.transport,
+        role: 'rater',
+        rater: { sessionId: caller.sessionId, name },
+      };
+    }
+    return {
+      version: this.opts.version,
+      storePath: this.store.path,
+      engine: null,
+      transport: this.opts.transport,
+      role: 'owner',
+    };
+  }
+
   private imageView(im: ImageRecord): ImageView {
     return {
       id: im.id,
@@ -162,12 +208,7 @@ export class XwbService {
   }
 
   private readonly handlers: Partial<Handlers> = {
-    'app.info': async () => ({
-      version: this.opts.version,
-      storePath: this.store.path,
-      engine: null,
-      transport: this.opts.transport,
-    }),
+    'app.info': async (_req, { caller }) => this.appInfo(caller),
     'datasets.list': async () => this.store.datasets.list().map(datasetView),
     'datasets.import': async (req) => {
       const { importDataset } = await import('../data/import/import.js');

@@ -46,10 +46,21 @@ export interface CreateSessionOptions {
   pairwise?: boolean;
   /** Seed of the presentation orders; default a random one, recorded in the session's config. */
   seed?: number;
-  /** Which explanation when a run has several per image and method (different classes or parameters). */
+  /**
+   * The class to rate in every image: 'target' (the image's ground-truth label), 'predicted' (the run's
+   * prediction; give `predictedClass`, or only explanations that are the one of their image and method are
+   * accepted) or a class index. A run that was explained (predicted class) and evaluated (target class) holds two
+   * maps of an image and method; the choice says which one the session rates. Default: 'predicted'.
+   */
+  classChoice?: SessionClassChoice;
+  /** The run's predicted class of an image (the caller ran the model), for classChoice 'predicted'. */
+  predictedClass?: (runId: number, imageId: number) => number | undefined;
+  /** Same as classChoice: a class index (kept for callers of the first version). */
   classIndex?: number;
   params?: JsonObject;
 }
+
+export type SessionClassChoice = 'target' | 'predicted' | number;
 
 export interface CreatedSession {
   session: ReviewSession;
@@ -64,6 +75,43 @@ export interface MissingExplanation {
   runId: number;
   imageId: number;
   method: string;
+}
+
+export interface AmbiguousExplanation extends MissingExplanation {
+  classes: number[];
+}
+
+/**
+ * Several stored maps could be the session's one for an image and method (different classes or parameters), and
+ * nothing said which: with classChoice 'predicted', the caller resolves the predictions and tries again.
+ */
+export class AmbiguousExplanationsError extends Error {
+  constructor(readonly ambiguous: AmbiguousExplanation[]) {
+    const a = ambiguous[0];
+    super(
+      `review session: run ${a.runId} has several "${a.method}" explanations of image ${a.imageId} ` +
+        `(classes ${a.classes.join(', ')})${ambiguous.length > 1 ? ` (and ${ambiguous.length - 1} more such)` : ''}; ` +
+        "choose the class to rate: 'target', 'predicted' or a class index",
+    );
+    this.name = 'AmbiguousExplanationsError';
+  }
+}
+
+/** The class index of an image's ground-truth label among the run's classes (its dataset's), or an error naming it. */
+export function targetClass(store: Store, runId: number, imageId: number): number {
+  const run = store.runs.get(runId);
+  const image = store.images.get(imageId);
+  if (run === undefined || image === undefined)
+    throw new Error(`review session: no run ${runId} or image ${imageId} in ${store.path}`);
+  const classes = store.datasets.getById(run.datasetId)?.classes ?? [];
+  const index = image.label === null ? -1 : classes.indexOf(image.label);
+  if (index < 0) {
+    throw new Error(
+      `review session: image ${imageId} (${image.relPath}) has ${image.label === null ? 'no label' : `label "${image.label}", not a class of run ${runId}`}; ` +
+        "rate the predicted class or a class index instead of 'target'",
+    );
+  }
+  return index;
 }
 
 /** Explanations are computed before a session is made; this lists the ones that are not there yet. */
@@ -122,33 +170,70 @@ function findExplanations(
   runIds: readonly number[],
   imageIds: readonly number[],
   methods: readonly string[],
-  opts: Pick<CreateSessionOptions, 'classIndex' | 'params'>,
+  choice: SessionClassChoice,
+  opts: Pick<CreateSessionOptions, 'predictedClass' | 'params'>,
 ): { imageId: number; explanationId: number }[] {
   const hash = opts.params === undefined ? undefined : paramsHash(opts.params, 'review session: params');
   const found: { imageId: number; explanationId: number }[] = [];
   const missing: MissingExplanation[] = [];
+  const ambiguous: AmbiguousExplanation[] = [];
   for (const imageId of imageIds) {
     for (const runId of runIds) {
+      const wanted =
+        typeof choice === 'number'
+          ? choice
+          : choice === 'target'
+            ? targetClass(store, runId, imageId)
+            : opts.predictedClass?.(runId, imageId);
       for (const method of methods) {
         const candidates = store.explanations
           .list(runId, { imageId, method })
           .filter(
             (e) =>
-              (opts.classIndex === undefined || e.classIndex === opts.classIndex) &&
+              (wanted === undefined || e.classIndex === wanted) &&
               (hash === undefined || e.paramsHash === hash),
           );
         if (candidates.length === 0) missing.push({ runId, imageId, method });
         else if (candidates.length > 1) {
-          throw new Error(
-            `review session: run ${runId} has ${candidates.length} "${method}" explanations of image ${imageId} ` +
-              `(classes ${[...new Set(candidates.map((c) => c.classIndex))].join(', ')}); choose one with classIndex or params`,
-          );
+          ambiguous.push({
+            runId,
+            imageId,
+            method,
+            classes: [...new Set(candidates.map((c) => c.classIndex))],
+          });
         } else found.push({ imageId, explanationId: candidates[0].id });
       }
     }
   }
+  if (ambiguous.length > 0) throw new AmbiguousExplanationsError(ambiguous);
   if (missing.length > 0) throw new MissingExplanationsError(missing);
   return found;
+}
+
+/** The images a session would hold: the ones given, checked, or the seeded draw of its sample. */
+export function sessionImages(
+  store: Store,
+  opts: Pick<CreateSessionOptions, 'runIds' | 'imageIds' | 'sample'>,
+): number[] {
+  checkIds(opts.runIds, 'runIds');
+  const runDatasets = new Set<number>();
+  for (const runId of opts.runIds) {
+    const run = store.runs.get(runId);
+    if (run === undefined) throw new Error(`review session: no run with id ${runId} in ${store.path}`);
+    runDatasets.add(run.datasetId);
+  }
+  if ((opts.imageIds === undefined) === (opts.sample === undefined)) {
+    throw new Error('review session: give either imageIds or sample (not both, not neither)');
+  }
+  if (opts.imageIds !== undefined) {
+    checkIds(opts.imageIds, 'imageIds');
+    for (const id of opts.imageIds) {
+      if (store.images.get(id) === undefined)
+        throw new Error(`review session: no image with id ${id} in ${store.path}`);
+    }
+    return [...opts.imageIds];
+  }
+  return sampleImages(store, runDatasets, opts.sample!);
 }
 
 export function createReviewSession(store: Store, opts: CreateSessionOptions): CreatedSession {
@@ -164,9 +249,6 @@ export function createReviewSession(store: Store, opts: CreateSessionOptions): C
   }
   if (new Set(opts.methods).size !== opts.methods.length)
     throw new Error('review session: methods lists a method twice');
-  if ((opts.imageIds === undefined) === (opts.sample === undefined)) {
-    throw new Error('review session: give either imageIds or sample (not both, not neither)');
-  }
   const raterNames = (opts.raters ?? []).map((r) => (typeof r === 'string' ? r.trim() : ''));
   if (raterNames.length === 0 || raterNames.some((r) => r === ''))
     throw new Error('review session: raters must be a non-empty list of names');
@@ -176,23 +258,15 @@ export function createReviewSession(store: Store, opts: CreateSessionOptions): C
   const seed = opts.seed ?? randomInt(0, 2 ** 32);
   if (!Number.isSafeInteger(seed)) throw new Error(`review session: seed must be an integer, got ${seed}`);
 
-  const runDatasets = new Set<number>();
-  for (const runId of opts.runIds) {
-    const run = store.runs.get(runId);
-    if (run === undefined) throw new Error(`review session: no run with id ${runId} in ${store.path}`);
-    runDatasets.add(run.datasetId);
-  }
-  let imageIds: number[];
-  if (opts.imageIds !== undefined) {
-    checkIds(opts.imageIds, 'imageIds');
-    for (const id of opts.imageIds) {
-      if (store.images.get(id) === undefined)
-        throw new Error(`review session: no image with id ${id} in ${store.path}`);
-    }
-    imageIds = [...opts.imageIds];
-  } else imageIds = sampleImages(store, runDatasets, opts.sample!);
-
-  const found = findExplanations(store, opts.runIds, imageIds, opts.methods, opts);
+  const imageIds = sessionImages(store, opts);
+  const choice: SessionClassChoice = opts.classChoice ?? opts.classIndex ?? 'predicted';
+  if (typeof choice === 'number' && (!Number.isInteger(choice) || choice < 0))
+    throw new Error(`review session: the class index must be an integer ≥ 0, got ${choice}`);
+  if (typeof choice !== 'number' && choice !== 'target' && choice !== 'predicted')
+    throw new Error(
+      `review session: classChoice must be 'target', 'predicted' or a class index, got ${String(choice)}`,
+    );
+  const found = findExplanations(store, opts.runIds, imageIds, opts.methods, choice, opts);
   const pairwise = opts.pairwise ?? false;
   // A unit is what one rater sees at once: one explanation, or a pair of explanations of the same image.
   let units: number[][];
@@ -216,7 +290,9 @@ export function createReviewSession(store: Store, opts: CreateSessionOptions): C
     methods: [...opts.methods],
     imageIds,
     ...(opts.sample ? { sample: { ...opts.sample } } : {}),
-    ...(opts.classIndex !== undefined ? { classIndex: opts.classIndex } : {}),
+    // What the raters rate; the analysis's evaluation measures exactly these maps.
+    classChoice: choice,
+    ...(typeof choice === 'number' ? { classIndex: choice } : {}),
     ...(opts.params !== undefined ? { params: opts.params } : {}),
     raters: raterNames,
     pairwise,

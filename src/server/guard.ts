@@ -30,6 +30,11 @@ export function cookieName(port: number): string {
   return `xwb_token_${port}`;
 }
 
+/** The cookie a rater link sets (src/api/access.ts): per port too, and never the owner's. */
+export function raterCookieName(port: number): string {
+  return `xwb_rater_${port}`;
+}
+
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');

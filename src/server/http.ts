@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
+import { authorise, type Caller, OWNER, verifyRaterToken } from '../api/access.js';
 import { ApiError, isMethod, validateRequest, type XwbEvent } from '../api/contract.js';
 import type { XwbService } from '../api/service.js';
 import { isJsonContentType, readJsonBody } from './body.js';
@@ -13,7 +14,9 @@ import {
   checkHostAndOrigin,
   checkStateChange,
   cookieName,
+  cookieValue,
   credential,
+  raterCookieName,
   sameSecret,
 } from './guard.js';
 
@@ -27,6 +30,9 @@ import {
  *   refused, and a cookie-signed POST must carry this server's Origin (browsers share cookies across ports);
  * - POST bodies must be UTF-8 JSON (a cross-site form cannot send that without a preflight), at most 1 MiB;
  * - files are served only through ids the store knows, and image paths are checked to lie inside their dataset;
+ * - a rater link (`/?rater=<capability>`, minted by the owner with review.raterLinks) signs a browser in as one
+ *   rater of one session instead: every call is then authorised by src/api/access.ts, which lets it reach only
+ *   that rater's own queue (no analysis, no other session, no workbench, no events);
  * - bounded: at most `maxEventStreams` SSE clients and `maxConnections` sockets, and a socket that does not
  *   finish its request headers in time is closed, so idle connections cannot use up the file descriptors.
  */
@@ -130,6 +136,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let hosts: Set<string> = new Set();
   let origins: Set<string> = new Set();
   let cookie = '';
+  let raterCookie = '';
 
   const staticHeaders = (target: string) => ({
     'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
@@ -197,7 +204,28 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         });
       res.writeHead(303, {
         location: path,
-        'set-cookie': `${cookie}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        // One identity per browser and port: the owner's sign-in ends a rater's, and the other way round.
+        'set-cookie': [
+          `${cookie}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+          `${raterCookie}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+        ],
+        'cache-control': 'no-store',
+      });
+      return res.end();
+    }
+    if (req.method === 'GET' && url.searchParams.has('rater')) {
+      const capability = url.searchParams.get('rater') ?? '';
+      if (!verifyRaterToken(service.capabilitySecret, capability))
+        return sendJson(res, 403, {
+          error:
+            'this rater link is not valid (any more): links change when xwb restarts; ask the study owner for a new one',
+        });
+      res.writeHead(303, {
+        location: path,
+        'set-cookie': [
+          `${raterCookie}=${capability}; HttpOnly; SameSite=Strict; Path=/`,
+          `${cookie}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+        ],
         'cache-control': 'no-store',
       });
       return res.end();
@@ -209,7 +237,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     const site = checkFetchSite(req.headers);
     if (site) return sendJson(res, site.status, { error: site.error });
-    const how = credential(req.headers, token, cookie);
+    let how = credential(req.headers, token, cookie);
+    let caller: Caller = OWNER;
+    if (!how) {
+      const auth = req.headers.authorization;
+      const bearer = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+      const fromCookie = cookieValue(req.headers.cookie, raterCookie);
+      const rater = verifyRaterToken(service.capabilitySecret, bearer ?? fromCookie ?? '');
+      if (rater) {
+        caller = rater;
+        how = bearer !== undefined ? 'bearer' : 'cookie';
+      }
+    }
     if (!how) {
       return sendJson(res, 401, {
         error:
@@ -228,13 +267,24 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (!isMethod(method)) return sendJson(res, 404, { error: `unknown method "${method}"` });
       const body = await readJsonBody(req);
       const valid = validateRequest(method, body);
-      return sendJson(res, 200, await service.call(method, valid));
+      return sendJson(res, 200, await service.call(method, valid, caller));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'use GET' });
-    if (path === '/events') return openEvents(req, res);
+    if (path === '/events') {
+      // Events name methods and runs (training, evaluation): the owner's.
+      authorise(service.store, caller, { kind: 'workbench' });
+      return openEvents(req, res);
+    }
     const m = /^\/files\/(image|explanation)\/([1-9][0-9]{0,14})$/.exec(path);
     if (!m) return sendJson(res, 404, { error: 'not found' });
     const idNum = Number(m[2]);
+    authorise(
+      service.store,
+      caller,
+      m[1] === 'image'
+        ? { kind: 'file.image', imageId: idNum }
+        : { kind: 'file.explanation', explanationId: idNum },
+    );
     if (m[1] === 'image') {
       const { file, format } = service.imageFile(idNum);
       const headers = {
@@ -300,6 +350,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   hosts = allowedHostsFor(host, port);
   origins = allowedOriginsFor(hosts);
   cookie = cookieName(port);
+  raterCookie = raterCookieName(port);
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
   const url = `http://${hostForUrl}:${port}/`;
   return {

@@ -111,6 +111,7 @@ test('end to end with the real service: datasets.list and app.info over the hand
         storePath: store.path,
         engine: null,
         transport: 'electron',
+        role: 'owner',
       });
     const missing = await handle(app, 'images.detail', { imageId: 1 });
     assert.deepEqual(missing, { ok: false, error: { error: 'no image 1', status: 404 } });
