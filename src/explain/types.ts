@@ -4,6 +4,7 @@
  */
 import type { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/types.js';
+import type { Passes } from './passes/types.js';
 
 export type MethodFamily =
   | 'in-model'
@@ -27,6 +28,11 @@ export interface ExplainProgress {
 export interface ExplainContext {
   signal?: AbortSignal;
   onProgress?: (p: ExplainProgress) => void;
+  /**
+   * Where integrated gradients, SmoothGrad (and variants) and occlusion run their repeated passes, e.g. a
+   * PassPool over both cores for this model; default: this thread. The maps are the same either way.
+   */
+  passes?: Passes;
 }
 
 export interface ExplainResult {

@@ -7,15 +7,7 @@
 import { tf } from '../../engine/tf.js';
 import { checkInt, checkOneOf, checkRange } from '../checks.js';
 import { defineMethod } from '../run.js';
-import {
-  classScores,
-  inputGradient,
-  logitsOf,
-  oneHotRows,
-  REDUCTIONS,
-  type Reduction,
-  reduceChannels,
-} from '../tensor.js';
+import { classScores, logitsOf, oneHotRows, REDUCTIONS, type Reduction, reduceChannels } from '../tensor.js';
 import { addInto, chunks, imageAt, stackMaps } from './accumulate.js';
 
 export const BASELINES = ['black', 'white', 'mean'] as const;
@@ -30,7 +22,8 @@ export function trapezoidWeights(steps: number): number[] {
 function baselineOf(x1: tf.Tensor4D, kind: Baseline, range: [number, number]): tf.Tensor4D {
   if (kind === 'black') return tf.fill(x1.shape, range[0]) as tf.Tensor4D;
   if (kind === 'white') return tf.fill(x1.shape, range[1]) as tf.Tensor4D;
-  return tf.mul(tf.onesLike(x1), tf.mean(x1, [1, 2], true)) as tf.Tensor4D;
+  // In a tidy: the ones and the mean are intermediates (they leaked two tensors per image before).
+  return tf.tidy(() => tf.mul(tf.onesLike(x1), tf.mean(x1, [1, 2], true)) as tf.Tensor4D);
 }
 
 export const integratedGradients = defineMethod({
@@ -52,8 +45,9 @@ export const integratedGradients = defineMethod({
     checkInt(p.internalBatch, 'internalBatch', where, 1);
     checkOneOf(p.reduce, 'reduce', where, REDUCTIONS);
   },
+  // An estimate: with a pool of R replicas a chunk is R × internalBatch points (the driver settles the count).
   cost: (p, n) => n * (Math.ceil((p.steps + 1) / p.internalBatch) + 1),
-  async run({ model, x, classes, params, step }) {
+  async run({ model, x, classes, params, step, passes }) {
     const range = checkRange(params.range, 'range', 'integrated_gradients');
     const weights = trapezoidWeights(params.steps);
     const maps: tf.Tensor[] = [];
@@ -67,14 +61,23 @@ export const integratedGradients = defineMethod({
         const diff = tf.sub(x1, base) as tf.Tensor4D;
         let avg: tf.Tensor4D | null = null;
         try {
-          for (const [a, b] of chunks(weights.length, params.internalBatch)) {
-            const part = tf.tidy(() => {
+          // internalBatch bounds one replica's pass; a pool of R replicas takes R such passes at once.
+          for (const [a, b] of chunks(weights.length, params.internalBatch * passes.replicas)) {
+            const points = tf.tidy(() => {
               const alphas = tf.tensor1d(Array.from({ length: b - a }, (_, k) => (a + k) / params.steps));
+              return tf.add(base, tf.mul(alphas.reshape([-1, 1, 1, 1]), diff)) as tf.Tensor4D;
+            });
+            let g: tf.Tensor4D;
+            try {
+              g = await passes.inputGradients(points, new Array<number>(b - a).fill(classes[i]));
+            } finally {
+              points.dispose();
+            }
+            const part = tf.tidy(() => {
               const w = tf.tensor1d(weights.slice(a, b)).reshape([-1, 1, 1, 1]);
-              const points = tf.add(base, tf.mul(alphas.reshape([-1, 1, 1, 1]), diff)) as tf.Tensor4D;
-              const g = inputGradient(model, points, tf.tile(oneHot1, [b - a, 1]));
               return tf.sum(tf.mul(g, w), 0, true) as tf.Tensor4D;
             });
+            g.dispose();
             avg = addInto(avg, part);
             await step.tick();
           }
