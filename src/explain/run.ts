@@ -80,6 +80,18 @@ export class Stepper {
   check(): void {
     throwIfAborted(this.ctx.signal, this.where);
   }
+
+  /** Whether anyone takes coarse maps (methods skip computing them otherwise). */
+  get wantsPartial(): boolean {
+    return this.ctx.onPartial !== undefined;
+  }
+
+  /** Hands a coarse map [1, S, S] (or [S, S]) of image `image` of the whole input to ctx.onPartial; keeps `map`. */
+  async partial(image: number, map: tf.Tensor, note: string): Promise<void> {
+    if (!this.ctx.onPartial) return;
+    const values = (await map.data()) as Float32Array;
+    this.ctx.onPartial({ image, map: Float32Array.from(values), note });
+  }
 }
 
 const DEFAULT_BATCH_SIZE = 8;

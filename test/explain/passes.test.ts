@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { initEngine } from '../../src/engine/select.js';
 import { tf } from '../../src/engine/tf.js';
-import { getMethod } from '../../src/explain/index.js';
+import { type ExplainPartial, getMethod } from '../../src/explain/index.js';
+import { chunksAfterFirst } from '../../src/explain/methods/accumulate.js';
+import { gridWeights, pointOrder } from '../../src/explain/methods/integrated.js';
 import { LocalPasses, type Passes, PassPool, shardSizes } from '../../src/explain/passes/index.js';
 import { inputGradient, logitsOf, oneHotRows } from '../../src/explain/tensor.js';
 import { buildClassifier, buildExpClass, buildXcnn } from '../../src/models/index.js';
@@ -150,5 +152,77 @@ test('passes made for another model are refused, naming the method', async () =>
     getMethod('integrated_gradients').explain(a, x, 0, { steps: 2 }, { passes: new PreviousPasses(b) }),
     /explain integrated_gradients: the passes given in the context were made for another model/,
   );
+  x.dispose();
+});
+
+test('IG point order: an even coarse grid first, every point once; trapezoid weights of uneven grids', () => {
+  assert.deepEqual(pointOrder(8, 3), { order: [0, 4, 8, 1, 2, 3, 5, 6, 7], coarse: [0, 4, 8] });
+  assert.deepEqual(pointOrder(4, 16), { order: [0, 1, 2, 3, 4], coarse: [] });
+  const { order, coarse } = pointOrder(50, 16);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    Array.from({ length: 51 }, (_, k) => k),
+  );
+  assert.ok(coarse.length <= 16 && coarse[0] === 0 && coarse[coarse.length - 1] === 50);
+  assert.deepEqual(gridWeights([0, 4, 8], 8), [0.25, 0.5, 0.25]);
+  // 0, 3, 6, 7 of 7: halves of the neighbouring gaps (3/7, 3/7, 1/7), summing to 1.
+  const w = gridWeights([0, 3, 6, 7], 7);
+  assertClose(w, [1.5 / 7, 3 / 7, 2 / 7, 0.5 / 7], 1e-12, 'uneven grid');
+  assert.deepEqual(chunksAfterFirst(10, 3, 4), [
+    [0, 3],
+    [3, 7],
+    [7, 10],
+  ]);
+  assert.deepEqual(chunksAfterFirst(2, 3, 4), [[0, 2]]);
+});
+
+test('coarse maps come first and are the exact coarser method; the final maps do not change', async () => {
+  const [kind, model] = models[0];
+  const x = images(2, 16, 3, 31);
+  for (const passes of [undefined, pools.get(kind)!]) {
+    const where = passes ? 'pool' : 'this thread';
+    const partials: ExplainPartial[] = [];
+    const onPartial = (p: ExplainPartial) => partials.push(p);
+    const ig = getMethod('integrated_gradients');
+    // internalBatch 3 on one thread: the coarse grid is 0, 4, 8 of 8 = IG with 2 intervals. With the pool the
+    // first chunk is still internalBatch points (split across the replicas), so the same.
+    const withPartial = await ig.explain(
+      model,
+      x,
+      [1, 0],
+      { steps: 8, internalBatch: 3 },
+      { passes, onPartial },
+    );
+    const plain = await ig.explain(model, x, [1, 0], { steps: 8, internalBatch: 3 }, { passes });
+    assert.deepEqual(withPartial.maps, plain.maps, `${where}: onPartial changed the final maps`);
+    const coarse = await ig.explain(model, x, [1, 0], { steps: 2 }, { passes });
+    assert.deepEqual(
+      partials.map((p) => p.image),
+      [0, 1],
+    );
+    assert.match(partials[0].note, /2 of 8 intervals/);
+    for (const p of partials) {
+      assertClose(
+        p.map,
+        coarse.maps.subarray(p.image * 256, (p.image + 1) * 256),
+        1e-4,
+        `${where} IG coarse ${p.image}`,
+      );
+    }
+    partials.length = 0;
+    const sg = getMethod('smoothgrad');
+    await sg.explain(model, x, [1, 0], { samples: 6, internalBatch: 2 }, { passes, onPartial });
+    const few = await sg.explain(model, x, [1, 0], { samples: 2, internalBatch: 2 }, { passes });
+    assert.equal(partials.length, 2);
+    for (const p of partials) {
+      assert.match(p.note, /2 of 6 samples/);
+      assertClose(
+        p.map,
+        few.maps.subarray(p.image * 256, (p.image + 1) * 256),
+        1e-4,
+        `${where} SmoothGrad coarse`,
+      );
+    }
+  }
   x.dispose();
 });

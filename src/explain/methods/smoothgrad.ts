@@ -35,6 +35,7 @@ async function noisyGradients(
   seedLabel: string,
   step: Stepper,
   passes: Passes,
+  early?: (sum: tf.Tensor4D, sumSq: tf.Tensor4D, samples: number) => Promise<void>,
 ): Promise<{ sum: tf.Tensor4D; sumSq: tf.Tensor4D }> {
   const sigma = tf.tidy(() => tf.sub(tf.max(x1), tf.min(x1)).mul(p.noise).dataSync()[0]);
   const root = new Random(p.seed).fork(seedLabel);
@@ -42,8 +43,9 @@ async function noisyGradients(
   let sum: tf.Tensor4D | null = null;
   let sumSq: tf.Tensor4D | null = null;
   try {
-    for (let c = 0; c < all.length; c += passes.replicas) {
-      const group = all.slice(c, c + passes.replicas);
+    // The first call takes one chunk (split across the replicas), so a coarse map comes early; then R chunks.
+    for (let c = 0; c < all.length; c += c === 0 ? 1 : passes.replicas) {
+      const group = all.slice(c, c === 0 ? 1 : c + passes.replicas);
       const noisy = tf.tidy(() =>
         tf.concat(
           group.map(([a, b]) => {
@@ -71,6 +73,7 @@ async function noisyGradients(
       grads.dispose();
       sum = addInto(sum, g);
       sumSq = addInto(sumSq, g2);
+      if (c === 0 && k < p.samples && early) await early(sum, sumSq, k);
       await step.tick(group.length);
     }
   } catch (err) {
@@ -111,18 +114,28 @@ function smoothMethod(name: string, variant: Variant, description: string) {
           const x1 = imageAt(x, i);
           let acc: { sum: tf.Tensor4D; sumSq: tf.Tensor4D } | null = null;
           try {
-            acc = await noisyGradients(x1, classes[i], params, `image:${offset + i}`, step, passes);
-            const { sum, sumSq } = acc;
-            maps.push(
+            const finish = (sum: tf.Tensor4D, sumSq: tf.Tensor4D, samples: number) =>
               tf.tidy(() => {
-                const mean = tf.div(sum, params.samples) as tf.Tensor4D;
+                const mean = tf.div(sum, samples) as tf.Tensor4D;
                 if (variant === 'mean') return finishGradient(mean, params.mode, params.reduce);
-                const meanSq = tf.div(sumSq, params.samples) as tf.Tensor4D;
+                const meanSq = tf.div(sumSq, samples) as tf.Tensor4D;
                 if (variant === 'square') return reduceChannels(meanSq, params.reduce);
                 // E[g²] − E[g]² can round a hair below zero; a variance cannot be negative.
                 return reduceChannels(tf.relu(tf.sub(meanSq, tf.square(mean))) as tf.Tensor4D, params.reduce);
-              }),
-            );
+              });
+            // The first chunks' samples make a SmoothGrad with fewer samples: shown while the rest run.
+            const early = step.wantsPartial
+              ? async (sum: tf.Tensor4D, sumSq: tf.Tensor4D, samples: number) => {
+                  const m = finish(sum, sumSq, samples);
+                  try {
+                    await step.partial(offset + i, m, `${name} on ${samples} of ${params.samples} samples`);
+                  } finally {
+                    m.dispose();
+                  }
+                }
+              : undefined;
+            acc = await noisyGradients(x1, classes[i], params, `image:${offset + i}`, step, passes, early);
+            maps.push(finish(acc.sum, acc.sumSq, params.samples));
           } finally {
             x1.dispose();
             if (acc) tf.dispose([acc.sum, acc.sumSq]);
