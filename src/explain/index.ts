@@ -16,6 +16,7 @@ export type {
   ClassTarget,
   ExplainContext,
   ExplainMethod,
+  ExplainPartial,
   ExplainProgress,
   ExplainResult,
   MethodFamily,

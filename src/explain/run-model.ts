@@ -7,7 +7,9 @@
  * cache (store.ts) stays engine-free. The holder owns the model and must call `dispose()`.
  */
 import { join } from 'node:path';
+import { defaultReplicas } from '../engine/parallel/index.js';
 import { tf } from '../engine/tf.js';
+import type { EngineName } from '../engine/types.js';
 import type { ScoreModel } from '../metrics/index.js';
 import type { XwbModel } from '../models/index.js';
 import type { Checkpoint, ImageRecord, Store } from '../store/index.js';
@@ -22,7 +24,9 @@ import { DecodeCache } from '../training/data/cache.js';
 import { decodeImage } from '../training/data/decode.js';
 import { type Placement, placeImage } from '../training/data/placement.js';
 import { handOn } from '../training/resume.js';
+import { PassPool } from './passes/pool.js';
 import { getMethod } from './registry.js';
+import { backwardPassLimit } from './run.js';
 import type { ExplainContext, ExplainMethod, Params } from './types.js';
 
 /** One image as the model sees it. */
@@ -181,7 +185,34 @@ export function finalCheckpoint(
   return { checkpoint, config };
 }
 
-export async function loadRunModel(store: Store, runId: number): Promise<RunModel> {
+/** Methods that repeat one pass per point, noisy copy or window: they run on a PassPool over the cores. */
+export const MANY_PASS_METHODS: ReadonlySet<string> = new Set([
+  'integrated_gradients',
+  'smoothgrad',
+  'squaregrad',
+  'vargrad',
+  'occlusion',
+]);
+
+export interface LoadRunModelOptions {
+  /**
+   * Replicas (threads, this one included) for the many-pass methods; default one per core on the
+   * single-threaded engines (wasm, cpu), 1 on the native ones (which use every core already).
+   */
+  replicas?: number;
+}
+
+/** The engine in use, if it is one whose passes a pool can split (a single-threaded one). */
+function splittableEngine(): EngineName | null {
+  const backend = tf.getBackend();
+  return backend === 'wasm' || backend === 'cpu' ? backend : null;
+}
+
+export async function loadRunModel(
+  store: Store,
+  runId: number,
+  options: LoadRunModelOptions = {},
+): Promise<RunModel> {
   const { checkpoint, config } = finalCheckpoint(store, runId);
   const run = store.runs.get(runId)!;
   const dataset = store.datasets.getById(run.datasetId);
@@ -202,6 +233,23 @@ export async function loadRunModel(store: Store, runId: number): Promise<RunMode
   const variant = { size, resize, kernel: 'linear' as const, padValue: 1 };
   const placement = (image: ImageRecord) => placeImage(image.width, image.height, size, resize);
   let disposed = false;
+  // Started at the first many-pass explanation, reused after (a worker start costs about a second).
+  let pool: Promise<PassPool | null> | undefined;
+  const passesFor = (name: string): Promise<PassPool | null> => {
+    const engine = splittableEngine();
+    const replicas = options.replicas ?? (engine ? defaultReplicas(engine) : 1);
+    if (!MANY_PASS_METHODS.has(name) || engine === null || replicas < 2) return Promise.resolve(null);
+    pool ??= PassPool.create({ model, engine, replicas, limit: backwardPassLimit(size) }).catch(
+      (err: unknown) => {
+        // The same maps come out of this thread alone, only slower: say so once and go on without workers.
+        console.warn(
+          `xwb: explaining on one thread, the pass workers did not start: ${(err as Error).message}`,
+        );
+        return null;
+      },
+    );
+    return pool;
+  };
   const alive = (where: string) => {
     if (disposed) throw new Error(`${where}: the model of run ${runId} was already released`);
   };
@@ -246,13 +294,16 @@ export async function loadRunModel(store: Store, runId: number): Promise<RunMode
     method: getMethod,
     async explain(name, pixels, classes, params, ctx) {
       alive(`explain ${name}`);
-      return explainPixelsWithDebug(model, getMethod(name), pixels, classes, params, ctx);
+      const method = getMethod(name);
+      const passes = ctx?.passes ?? (await passesFor(name)) ?? undefined;
+      return explainPixelsWithDebug(model, method, pixels, classes, params, { ...ctx, passes });
     },
     scoreModel: scoreModelOf(model),
     loadCopy: () => loadCheckpoint(checkpoint),
     dispose() {
       if (disposed) return;
       disposed = true;
+      void pool?.then((p) => p?.close());
       model.dispose();
     },
   };

@@ -7,6 +7,8 @@ import { defaultMicroBatch } from '../engine/parallel/index.js';
 import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/types.js';
 import { checkInt } from './checks.js';
+import { LocalPasses } from './passes/local.js';
+import type { Passes } from './passes/types.js';
 import type {
   ClassTarget,
   ExplainContext,
@@ -26,6 +28,8 @@ export interface BatchJob<P extends Params> {
   /** Index of the first image of this batch in the whole input (seeds derive from it). */
   offset: number;
   step: Stepper;
+  /** Where the repeated passes of many-pass methods run: ctx.passes (e.g. a PassPool), or this thread. */
+  passes: Passes;
 }
 
 export interface BatchOutput {
@@ -75,6 +79,18 @@ export class Stepper {
 
   check(): void {
     throwIfAborted(this.ctx.signal, this.where);
+  }
+
+  /** Whether anyone takes coarse maps (methods skip computing them otherwise). */
+  get wantsPartial(): boolean {
+    return this.ctx.onPartial !== undefined;
+  }
+
+  /** Hands a coarse map [1, S, S] (or [S, S]) of image `image` of the whole input to ctx.onPartial; keeps `map`. */
+  async partial(image: number, map: tf.Tensor, note: string): Promise<void> {
+    if (!this.ctx.onPartial) return;
+    const values = (await map.data()) as Float32Array;
+    this.ctx.onPartial({ image, map: Float32Array.from(values), note });
   }
 }
 
@@ -185,6 +201,9 @@ export function defineMethod<P extends Params>(spec: MethodSpec<P>): ExplainMeth
       spec.check(params, where);
       checkInput(model, x, where);
       if (BACKWARD_FAMILIES.has(spec.family)) boundPasses(params, backwardPassLimit(model.inputSize));
+      if (ctx.passes && ctx.passes.model !== model) {
+        throw new Error(`${where}: the passes given in the context were made for another model`);
+      }
       const n = x.shape[0];
       const s = model.inputSize;
       const classes = resolveClasses(target, n, model.classes, where);
@@ -199,32 +218,46 @@ export function defineMethod<P extends Params>(spec: MethodSpec<P>): ExplainMeth
       const maps = new Float32Array(n * s * s);
       const debug: Record<string, number[]> = {};
       let expected = 0;
-      for (let k = 0; k < batches.length; k++) {
-        const [a, b] = batches[k];
-        const xb = tf.slice(x, [a, 0, 0, 0], [b - a, s, s, x.shape[3]]);
-        let out: BatchOutput;
-        try {
-          out = await spec.run({ model, x: xb, classes: classes.slice(a, b), params, offset: a, step });
-        } finally {
-          xb.dispose();
-        }
-        try {
-          const size = (b - a) * s * s;
-          if (out.map.size !== size || out.map.shape[1] !== s || out.map.shape[2] !== s) {
-            throw new Error(
-              `internal: ${spec.name} returned maps [${out.map.shape.join(', ')}], expected [${b - a}, ${s}, ${s}]`,
-            );
+      const local = ctx.passes ? null : new LocalPasses(model, backwardPassLimit(model.inputSize));
+      const passes = ctx.passes ?? (local as LocalPasses);
+      try {
+        for (let k = 0; k < batches.length; k++) {
+          const [a, b] = batches[k];
+          const xb = tf.slice(x, [a, 0, 0, 0], [b - a, s, s, x.shape[3]]);
+          let out: BatchOutput;
+          try {
+            out = await spec.run({
+              model,
+              x: xb,
+              classes: classes.slice(a, b),
+              params,
+              offset: a,
+              step,
+              passes,
+            });
+          } finally {
+            xb.dispose();
           }
-          maps.set(await out.map.data(), a * s * s);
-        } finally {
-          out.map.dispose();
+          try {
+            const size = (b - a) * s * s;
+            if (out.map.size !== size || out.map.shape[1] !== s || out.map.shape[2] !== s) {
+              throw new Error(
+                `internal: ${spec.name} returned maps [${out.map.shape.join(', ')}], expected [${b - a}, ${s}, ${s}]`,
+              );
+            }
+            maps.set(await out.map.data(), a * s * s);
+          } finally {
+            out.map.dispose();
+          }
+          for (const [key, values] of Object.entries(out.debug ?? {})) {
+            debug[key] = (debug[key] ?? []).concat(values);
+          }
+          expected += units[k];
+          step.settle(expected);
+          step.check();
         }
-        for (const [key, values] of Object.entries(out.debug ?? {})) {
-          debug[key] = (debug[key] ?? []).concat(values);
-        }
-        expected += units[k];
-        step.settle(expected);
-        step.check();
+      } finally {
+        local?.dispose();
       }
       const result: ExplainResult = { maps, shape: [n, s, s], params: { ...params } };
       if (Object.keys(debug).length > 0) result.debug = debug;

@@ -4,6 +4,7 @@
  */
 import type { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/types.js';
+import type { Passes } from './passes/types.js';
 
 export type MethodFamily =
   | 'in-model'
@@ -24,9 +25,30 @@ export interface ExplainProgress {
   total: number;
 }
 
+/** An early, coarser map of one image while its exact one is still being computed (see each method). */
+export interface ExplainPartial {
+  /** Index of the image in the explained batch. */
+  image: number;
+  /** S×S, at the input resolution; the caller owns it. */
+  map: Float32Array;
+  /** What the coarse map is, e.g. 'integrated_gradients with 4 of 50 intervals'. */
+  note: string;
+}
+
 export interface ExplainContext {
   signal?: AbortSignal;
   onProgress?: (p: ExplainProgress) => void;
+  /**
+   * Called with a coarse map of an image before its exact one is done (integrated gradients: the trapezoid
+   * rule on the first chunk's coarser grid; SmoothGrad and variants: the first chunk's samples). The result's
+   * maps are the exact ones whether or not this is given.
+   */
+  onPartial?: (p: ExplainPartial) => void;
+  /**
+   * Where integrated gradients, SmoothGrad (and variants) and occlusion run their repeated passes, e.g. a
+   * PassPool over both cores for this model; default: this thread. The maps are the same either way.
+   */
+  passes?: Passes;
 }
 
 export interface ExplainResult {

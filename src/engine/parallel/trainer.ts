@@ -14,7 +14,7 @@
  * image masked or none) the result is the full-batch gradient. test/engine/parallel.test.ts checks both.
  */
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ModelOutputs, ModelSpec, XwbModel } from '../../models/types.js';
 import { tf } from '../tf.js';
 import type { EngineName } from '../types.js';
@@ -29,6 +29,7 @@ import {
   variablesOf,
   writeFrom,
 } from './replica.js';
+import { siblingModule, spawnModuleWorker } from './spawn.js';
 
 export type { LossValues, PartName, StepConfig } from './protocol.js';
 
@@ -63,15 +64,10 @@ interface Remote {
   failed?: Error;
 }
 
-/** Running from TypeScript sources (tsx): the worker must register tsx itself, Node 20 does not pass it on. */
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(`./worker${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url);
+const WORKER_URL = siblingModule('worker', import.meta.url);
 
 function spawnWorker(): Worker {
-  if (!FROM_SOURCES) return new Worker(WORKER_URL);
-  const api = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(code, { eval: true });
+  return spawnModuleWorker(WORKER_URL);
 }
 
 export class ParallelTrainer {

@@ -29,3 +29,15 @@ export function chunks(total: number, size: number): [number, number][] {
   for (let a = 0; a < total; a += size) out.push([a, Math.min(total, a + size)]);
   return out;
 }
+
+/**
+ * Chunk boundaries of `total` items: a first chunk of `first`, then chunks of `size`. The many-pass methods
+ * keep their first chunk at one replica's batch so a coarse map comes early, then give each replica a batch.
+ */
+export function chunksAfterFirst(total: number, first: number, size: number): [number, number][] {
+  const head = Math.min(total, first);
+  return [
+    [0, head] as [number, number],
+    ...chunks(total - head, size).map(([a, b]) => [a + head, b + head] as [number, number]),
+  ].filter(([a, b]) => b > a);
+}

@@ -7,16 +7,8 @@
 import { tf } from '../../engine/tf.js';
 import { checkInt, checkOneOf, checkRange } from '../checks.js';
 import { defineMethod } from '../run.js';
-import {
-  classScores,
-  inputGradient,
-  logitsOf,
-  oneHotRows,
-  REDUCTIONS,
-  type Reduction,
-  reduceChannels,
-} from '../tensor.js';
-import { addInto, chunks, imageAt, stackMaps } from './accumulate.js';
+import { classScores, logitsOf, oneHotRows, REDUCTIONS, type Reduction, reduceChannels } from '../tensor.js';
+import { addInto, chunksAfterFirst, imageAt, stackMaps } from './accumulate.js';
 
 export const BASELINES = ['black', 'white', 'mean'] as const;
 export type Baseline = (typeof BASELINES)[number];
@@ -26,11 +18,34 @@ export function trapezoidWeights(steps: number): number[] {
   return Array.from({ length: steps + 1 }, (_, k) => (k === 0 || k === steps ? 0.5 : 1) / steps);
 }
 
+/**
+ * The order the steps + 1 points are computed in. When they take more than one chunk, the first chunk starts
+ * with an evenly spread subset 0, s, 2s, …, steps (`coarse`), so a coarse map can be shown before the rest
+ * arrives; the exact sum does not depend on the order (up to float rounding).
+ */
+export function pointOrder(steps: number, chunk: number): { order: number[]; coarse: number[] } {
+  const all = Array.from({ length: steps + 1 }, (_, k) => k);
+  if (steps + 1 <= chunk || chunk < 2) return { order: all, coarse: [] };
+  const stride = Math.ceil(steps / (chunk - 1));
+  const coarse: number[] = [];
+  for (let k = 0; k < steps; k += stride) coarse.push(k);
+  coarse.push(steps);
+  const first = new Set(coarse);
+  return { order: [...coarse, ...all.filter((k) => !first.has(k))], coarse };
+}
+
+/** Trapezoid weights of the points k/steps for k in `grid` (ascending, 0 to steps, possibly uneven). */
+export function gridWeights(grid: readonly number[], steps: number): number[] {
+  const t = grid.map((k) => k / steps);
+  return t.map((_, j) => ((j + 1 < t.length ? t[j + 1] : t[j]) - (j > 0 ? t[j - 1] : t[j])) / 2);
+}
+
 /** black/white: the low/high end of the input range; mean: the image's own mean colour. */
 function baselineOf(x1: tf.Tensor4D, kind: Baseline, range: [number, number]): tf.Tensor4D {
   if (kind === 'black') return tf.fill(x1.shape, range[0]) as tf.Tensor4D;
   if (kind === 'white') return tf.fill(x1.shape, range[1]) as tf.Tensor4D;
-  return tf.mul(tf.onesLike(x1), tf.mean(x1, [1, 2], true)) as tf.Tensor4D;
+  // In a tidy: the ones and the mean are intermediates (they leaked two tensors per image before).
+  return tf.tidy(() => tf.mul(tf.onesLike(x1), tf.mean(x1, [1, 2], true)) as tf.Tensor4D);
 }
 
 export const integratedGradients = defineMethod({
@@ -52,8 +67,9 @@ export const integratedGradients = defineMethod({
     checkInt(p.internalBatch, 'internalBatch', where, 1);
     checkOneOf(p.reduce, 'reduce', where, REDUCTIONS);
   },
+  // An estimate: with a pool of R replicas a chunk is R × internalBatch points (the driver settles the count).
   cost: (p, n) => n * (Math.ceil((p.steps + 1) / p.internalBatch) + 1),
-  async run({ model, x, classes, params, step }) {
+  async run({ model, x, classes, params, offset, step, passes }) {
     const range = checkRange(params.range, 'range', 'integrated_gradients');
     const weights = trapezoidWeights(params.steps);
     const maps: tf.Tensor[] = [];
@@ -67,14 +83,49 @@ export const integratedGradients = defineMethod({
         const diff = tf.sub(x1, base) as tf.Tensor4D;
         let avg: tf.Tensor4D | null = null;
         try {
-          for (const [a, b] of chunks(weights.length, params.internalBatch)) {
+          // internalBatch bounds one replica's pass; a pool of R replicas takes R such passes at once, after a
+          // first chunk of internalBatch points (the coarse grid, split across the replicas).
+          const { order, coarse } = pointOrder(params.steps, params.internalBatch);
+          for (const [a, b] of chunksAfterFirst(
+            order.length,
+            params.internalBatch,
+            params.internalBatch * passes.replicas,
+          )) {
+            const ks = order.slice(a, b);
+            const points = tf.tidy(() => {
+              const alphas = tf.tensor1d(ks.map((k) => k / params.steps));
+              return tf.add(base, tf.mul(alphas.reshape([-1, 1, 1, 1]), diff)) as tf.Tensor4D;
+            });
+            let g: tf.Tensor4D;
+            try {
+              g = await passes.inputGradients(points, new Array<number>(b - a).fill(classes[i]));
+            } finally {
+              points.dispose();
+            }
+            if (a === 0 && coarse.length > 0 && step.wantsPartial) {
+              const early = tf.tidy(() => {
+                const w = tf.tensor1d(gridWeights(coarse, params.steps)).reshape([-1, 1, 1, 1]);
+                const head = tf.slice(g, [0, 0, 0, 0], [coarse.length, -1, -1, -1]);
+                return reduceChannels(
+                  tf.mul(diff, tf.sum(tf.mul(head, w), 0, true)) as tf.Tensor4D,
+                  params.reduce,
+                );
+              });
+              try {
+                await step.partial(
+                  offset + i,
+                  early,
+                  `integrated_gradients on ${coarse.length - 1} of ${params.steps} intervals`,
+                );
+              } finally {
+                early.dispose();
+              }
+            }
             const part = tf.tidy(() => {
-              const alphas = tf.tensor1d(Array.from({ length: b - a }, (_, k) => (a + k) / params.steps));
-              const w = tf.tensor1d(weights.slice(a, b)).reshape([-1, 1, 1, 1]);
-              const points = tf.add(base, tf.mul(alphas.reshape([-1, 1, 1, 1]), diff)) as tf.Tensor4D;
-              const g = inputGradient(model, points, tf.tile(oneHot1, [b - a, 1]));
+              const w = tf.tensor1d(ks.map((k) => weights[k])).reshape([-1, 1, 1, 1]);
               return tf.sum(tf.mul(g, w), 0, true) as tf.Tensor4D;
             });
+            g.dispose();
             avg = addInto(avg, part);
             await step.tick();
           }

@@ -51,7 +51,7 @@ export const occlusion = defineMethod({
     const starts = windowStarts(model.inputSize, Math.min(p.window, model.inputSize), p.stride).length;
     return n * Math.ceil((starts * starts) / p.internalBatch);
   },
-  async run({ model, x, classes, params, step }) {
+  async run({ model, x, classes, params, step, passes }) {
     const side = model.inputSize;
     const where = 'explain occlusion';
     checkNumber(params.window, 'window', where, 1, side);
@@ -70,7 +70,8 @@ export const occlusion = defineMethod({
         const base = tf.tidy(() => classScores(logitsOf(model, x1), oneHot1, params.score).dataSync()[0]);
         const sum = new Float64Array(side * side);
         const count = new Float64Array(side * side);
-        for (const [a, b] of chunks(origins.length, params.internalBatch)) {
+        // internalBatch windows per replica's pass; a pool of R replicas takes R × internalBatch at once.
+        for (const [a, b] of chunks(origins.length, params.internalBatch * passes.replicas)) {
           const k = b - a;
           const masks = new Float32Array(k * side * side);
           for (let m = 0; m < k; m++) {
@@ -78,11 +79,18 @@ export const occlusion = defineMethod({
             for (let r = y0; r < y0 + w; r++)
               masks.fill(1, m * side * side + r * side + x0, m * side * side + r * side + x0 + w);
           }
-          const scores = tf.tidy(() => {
+          const occluded = tf.tidy(() => {
             const mask = tf.tensor4d(masks, [k, side, side, 1]);
-            const occluded = tf.add(tf.mul(x1, tf.sub(1, mask)), tf.mul(fill, mask)) as tf.Tensor4D;
-            return classScores(logitsOf(model, occluded), tf.tile(oneHot1, [k, 1]), params.score);
+            return tf.add(tf.mul(x1, tf.sub(1, mask)), tf.mul(fill, mask)) as tf.Tensor4D;
           });
+          let logits: tf.Tensor2D;
+          try {
+            logits = await passes.logits(occluded);
+          } finally {
+            occluded.dispose();
+          }
+          const scores = tf.tidy(() => classScores(logits, tf.tile(oneHot1, [k, 1]), params.score));
+          logits.dispose();
           const s = await scores.data();
           scores.dispose();
           for (let m = 0; m < k; m++) {

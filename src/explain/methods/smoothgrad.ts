@@ -5,18 +5,11 @@
  * the input range; noise is seeded per image index and chunk, so results do not depend on the batch size.
  */
 import { tf } from '../../engine/tf.js';
-import type { XwbModel } from '../../models/types.js';
 import { Random } from '../../util/random.js';
 import { checkInt, checkNumber, checkOneOf } from '../checks.js';
+import type { Passes } from '../passes/types.js';
 import { defineMethod, type Stepper } from '../run.js';
-import {
-  inputGradient,
-  oneHotRows,
-  REDUCTIONS,
-  type Reduction,
-  reduceChannels,
-  repeatImage,
-} from '../tensor.js';
+import { REDUCTIONS, type Reduction, reduceChannels, repeatImage } from '../tensor.js';
 import { addInto, chunks, imageAt, stackMaps } from './accumulate.js';
 import { finishGradient, GRADIENT_MODES, type GradientMode } from './gradient.js';
 
@@ -30,34 +23,58 @@ interface SmoothParams {
   [key: string]: number | string;
 }
 
-/** Sum and sum of squares of the gradients of `samples` noisy copies of one image [1, S, S, C]. */
+/**
+ * Sum and sum of squares of the gradients of `samples` noisy copies of one image [1, S, S, C]. The noise of
+ * each chunk of internalBatch copies has its own seed (so the maps do not depend on how many replicas run);
+ * a pool of R replicas takes R chunks in one call.
+ */
 async function noisyGradients(
-  model: XwbModel,
   x1: tf.Tensor4D,
-  oneHot1: tf.Tensor2D,
+  cls: number,
   p: SmoothParams,
   seedLabel: string,
   step: Stepper,
+  passes: Passes,
+  early?: (sum: tf.Tensor4D, sumSq: tf.Tensor4D, samples: number) => Promise<void>,
 ): Promise<{ sum: tf.Tensor4D; sumSq: tf.Tensor4D }> {
   const sigma = tf.tidy(() => tf.sub(tf.max(x1), tf.min(x1)).mul(p.noise).dataSync()[0]);
   const root = new Random(p.seed).fork(seedLabel);
+  const all = chunks(p.samples, p.internalBatch);
   let sum: tf.Tensor4D | null = null;
   let sumSq: tf.Tensor4D | null = null;
   try {
-    for (const [a, b] of chunks(p.samples, p.internalBatch)) {
-      const k = b - a;
-      const seed = root.fork(`chunk:${a}`).nextUint32();
-      const [g, g2] = tf.tidy(() => {
-        const noisy = tf.add(
-          repeatImage(x1, k),
-          tf.randomNormal([k, ...x1.shape.slice(1)], 0, sigma, 'float32', seed),
-        );
-        const grads = inputGradient(model, noisy as tf.Tensor4D, tf.tile(oneHot1, [k, 1]));
-        return [tf.sum(grads, 0, true) as tf.Tensor4D, tf.sum(tf.square(grads), 0, true) as tf.Tensor4D];
-      });
+    // The first call takes one chunk (split across the replicas), so a coarse map comes early; then R chunks.
+    for (let c = 0; c < all.length; c += c === 0 ? 1 : passes.replicas) {
+      const group = all.slice(c, c === 0 ? 1 : c + passes.replicas);
+      const noisy = tf.tidy(() =>
+        tf.concat(
+          group.map(([a, b]) => {
+            const k = b - a;
+            const seed = root.fork(`chunk:${a}`).nextUint32();
+            return tf.add(
+              repeatImage(x1, k),
+              tf.randomNormal([k, ...x1.shape.slice(1)], 0, sigma, 'float32', seed),
+            ) as tf.Tensor4D;
+          }),
+          0,
+        ),
+      );
+      const k = noisy.shape[0];
+      let grads: tf.Tensor4D;
+      try {
+        grads = await passes.inputGradients(noisy, new Array<number>(k).fill(cls));
+      } finally {
+        noisy.dispose();
+      }
+      const [g, g2] = tf.tidy(() => [
+        tf.sum(grads, 0, true) as tf.Tensor4D,
+        tf.sum(tf.square(grads), 0, true) as tf.Tensor4D,
+      ]);
+      grads.dispose();
       sum = addInto(sum, g);
       sumSq = addInto(sumSq, g2);
-      await step.tick();
+      if (c === 0 && k < p.samples && early) await early(sum, sumSq, k);
+      await step.tick(group.length);
     }
   } catch (err) {
     tf.dispose([sum, sumSq].filter((t): t is tf.Tensor4D => t !== null));
@@ -90,28 +107,37 @@ function smoothMethod(name: string, variant: Variant, description: string) {
       checkOneOf(p.reduce, 'reduce', where, REDUCTIONS);
     },
     cost: (p, n) => n * Math.ceil(p.samples / p.internalBatch),
-    async run({ model, x, classes, params, offset, step }) {
+    async run({ x, classes, params, offset, step, passes }) {
       const maps: tf.Tensor[] = [];
       try {
         for (let i = 0; i < x.shape[0]; i++) {
           const x1 = imageAt(x, i);
-          const oneHot1 = oneHotRows([classes[i]], model.classes);
           let acc: { sum: tf.Tensor4D; sumSq: tf.Tensor4D } | null = null;
           try {
-            acc = await noisyGradients(model, x1, oneHot1, params, `image:${offset + i}`, step);
-            const { sum, sumSq } = acc;
-            maps.push(
+            const finish = (sum: tf.Tensor4D, sumSq: tf.Tensor4D, samples: number) =>
               tf.tidy(() => {
-                const mean = tf.div(sum, params.samples) as tf.Tensor4D;
+                const mean = tf.div(sum, samples) as tf.Tensor4D;
                 if (variant === 'mean') return finishGradient(mean, params.mode, params.reduce);
-                const meanSq = tf.div(sumSq, params.samples) as tf.Tensor4D;
+                const meanSq = tf.div(sumSq, samples) as tf.Tensor4D;
                 if (variant === 'square') return reduceChannels(meanSq, params.reduce);
                 // E[g²] − E[g]² can round a hair below zero; a variance cannot be negative.
                 return reduceChannels(tf.relu(tf.sub(meanSq, tf.square(mean))) as tf.Tensor4D, params.reduce);
-              }),
-            );
+              });
+            // The first chunks' samples make a SmoothGrad with fewer samples: shown while the rest run.
+            const early = step.wantsPartial
+              ? async (sum: tf.Tensor4D, sumSq: tf.Tensor4D, samples: number) => {
+                  const m = finish(sum, sumSq, samples);
+                  try {
+                    await step.partial(offset + i, m, `${name} on ${samples} of ${params.samples} samples`);
+                  } finally {
+                    m.dispose();
+                  }
+                }
+              : undefined;
+            acc = await noisyGradients(x1, classes[i], params, `image:${offset + i}`, step, passes, early);
+            maps.push(finish(acc.sum, acc.sumSq, params.samples));
           } finally {
-            tf.dispose([x1, oneHot1]);
+            x1.dispose();
             if (acc) tf.dispose([acc.sum, acc.sumSq]);
           }
         }
