@@ -93,6 +93,9 @@ interface Model {
 
 class ServerDown extends Error {}
 
+/** Starting `xwb serve` takes ~3 s on an idle 2-core machine; on a loaded one (and under nice) far longer. */
+const START_TIMEOUT_MS = 180_000;
+
 interface Fixture {
   dir: string;
   db: string;
@@ -422,7 +425,7 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
   let pending: (Op | undefined)[] = [undefined, undefined];
   try {
     for (let cycle = 1; cycle <= opts.cycles; cycle++) {
-      server = await startXwbServe(f.db, rendererDir);
+      server = await startXwbServe(f.db, rendererDir, 0, START_TIMEOUT_MS);
       const token = new URL(server.launchUrl).searchParams.get('token') ?? '';
       if (annotator === 0) {
         annotator = ((await call(server, token, 'annotator.set', { name: 'Ana' })) as { id: number }).id;
@@ -447,7 +450,7 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
       );
     }
     // The last restart: the writes still unacknowledged go through, then a clean stop.
-    server = await startXwbServe(f.db, rendererDir);
+    server = await startXwbServe(f.db, rendererDir, 0, START_TIMEOUT_MS);
     const token = new URL(server.launchUrl).searchParams.get('token') ?? '';
     for (const op of pending) if (op) await send(server, token, op);
     report.resentAfterKill += pending.filter((p) => p !== undefined).length;
