@@ -91,12 +91,12 @@ interface Model {
   boxes: Map<string, BoxState>;
 }
 
-class ServerDown extends Error {}
+export class ServerDown extends Error {}
 
 /** Starting `xwb serve` takes ~3 s on an idle 2-core machine; on a loaded one (and under nice) far longer. */
 const START_TIMEOUT_MS = 180_000;
 
-interface Fixture {
+export interface Fixture {
   dir: string;
   db: string;
   raterId: number;
@@ -105,7 +105,7 @@ interface Fixture {
 }
 
 /** A real store: a generated dataset imported, a run with stored maps, and a blinded review session for Ana. */
-async function makeFixture(): Promise<Fixture> {
+export async function makeFixture(): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'xwb-durability-'));
   const db = join(dir, 'xwb.db');
   await generateDataset(join(dir, 'cue'), {
@@ -166,7 +166,7 @@ async function makeFixture(): Promise<Fixture> {
   }
 }
 
-async function call(server: Server, token: string, method: string, body: unknown): Promise<unknown> {
+export async function call(server: Server, token: string, method: string, body: unknown): Promise<unknown> {
   let res: Awaited<ReturnType<typeof raw>>;
   try {
     res = await raw(server.port, {
