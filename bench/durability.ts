@@ -6,7 +6,9 @@
  * were in flight are re-sent. The harness is test/server/crash-cycles.ts (test/server/durability.test.ts runs ten
  * cycles of it).
  *
- * Run: `nice -n 15 node --import tsx bench/durability.ts [--cycles 200] [--seed 1] [--quiet]`
+ * Run: `nice -n 15 node --import tsx bench/durability.ts [--cycles 200] [--seed 1] [--minutes M] [--quiet]`
+ * `--minutes` (or Ctrl+C) stops starting new cycles; the final restart, re-send and checks still run, and the
+ * report says how many cycles were done.
  */
 import { execSync } from 'node:child_process';
 import { runCrashCycles } from '../test/server/crash-cycles.js';
@@ -17,16 +19,28 @@ const arg = (name: string, dflt: number) => {
 };
 const cycles = arg('cycles', 200);
 const seed = arg('seed', 1);
+const minutes = arg('minutes', Number.POSITIVE_INFINITY);
 const quiet = process.argv.includes('--quiet');
+const deadline = Date.now() + minutes * 60_000;
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  console.log('stopping after this cycle (SIGINT)');
+});
 
 let commit = 'unknown';
 try {
   commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
 } catch {}
 console.log(`durability: ${cycles} cycles, seed ${seed}, commit ${commit}, ${new Date().toISOString()}`);
-const r = await runCrashCycles({ cycles, seed, log: quiet ? undefined : (l) => console.log(l) });
+const r = await runCrashCycles({
+  cycles,
+  seed,
+  stop: () => interrupted || Date.now() > deadline,
+  log: quiet ? undefined : (l) => console.log(l),
+});
 const a = r.acknowledged;
-console.log(`cycles            ${r.cycles}`);
+console.log(`cycles            ${r.cycles} of ${cycles}`);
 console.log(
   `acknowledged      ${a.total} (ratings ${a.ratings}, of which with mask ${a.masks}; adds ${a.adds}, moves ${a.moves}, deletes ${a.deletes})`,
 );

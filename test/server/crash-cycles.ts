@@ -28,6 +28,8 @@ export interface CrashCycleOptions {
   seed: number;
   /** Longest wait between the server being up and the SIGKILL; the wait is drawn uniformly below it. */
   maxKillDelayMs?: number;
+  /** Asked before each cycle: true ends the run early (the final restart, re-send and checks still happen). */
+  stop?: () => boolean;
   log?: (line: string) => void;
 }
 
@@ -424,7 +426,7 @@ export async function runCrashCycles(opts: CrashCycleOptions): Promise<CrashCycl
   let server: Server | undefined;
   let pending: (Op | undefined)[] = [undefined, undefined];
   try {
-    for (let cycle = 1; cycle <= opts.cycles; cycle++) {
+    for (let cycle = 1; cycle <= opts.cycles && !opts.stop?.(); cycle++) {
       server = await startXwbServe(f.db, rendererDir, 0, START_TIMEOUT_MS);
       const token = new URL(server.launchUrl).searchParams.get('token') ?? '';
       if (annotator === 0) {
