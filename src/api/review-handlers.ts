@@ -454,7 +454,9 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
       r = rate(store, item.id, shouldHighlight ? { ...values, shouldHighlight } : values);
     } catch (e) {
       const message = (e as Error).message;
-      throw new ApiError(message, /should-highlight mask/.test(message) ? 400 : 500, 'shouldHighlight');
+      // Only a bad mask is the request's fault; anything else (a store error) is not about that field.
+      if (/should-highlight mask/.test(message)) throw new ApiError(message, 400, 'shouldHighlight');
+      throw new ApiError(message, 500);
     }
     const n = nextItem(store, item.sessionId, item.raterId);
     return {

@@ -46,7 +46,11 @@ export async function saveCheckpoint(
   c: SavedCheckpoint,
 ): Promise<Checkpoint> {
   const dir = path.join(folder, CHECKPOINTS_DIR, checkpointName(c.phase, c.epoch));
-  await saveModel(model, dir, { overwrite: true });
+  try {
+    await saveModel(model, dir, { overwrite: true });
+  } catch (e) {
+    throw checkpointError(runId, dir, c, e);
+  }
   return store.runs.addCheckpoint({
     runId,
     phase: c.phase,
@@ -55,6 +59,23 @@ export async function saveCheckpoint(
     valLoss: Number.isFinite(c.valLoss) ? c.valLoss : null,
     isBest: c.isBest,
   });
+}
+
+/**
+ * The writer's own message (tfjs, fs) names no path, or a temporary one: say which checkpoint could not be written,
+ * that the ones before it stay valid (saveModel leaves nothing half-written), and how to go on.
+ */
+function checkpointError(runId: number, dir: string, c: SavedCheckpoint, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const cause = e instanceof Error ? e.message : String(e);
+  const what = `run ${runId}: cannot write the checkpoint of ${c.phase} epoch ${c.epoch} to ${dir}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /ENOSPC|no space left/i.test(cause)) {
+    return new Error(
+      `${what}: no space left on the disk. The run's earlier checkpoints are kept and valid; free some space, ` +
+        `then continue with xwb train --resume ${runId}. (${cause})`,
+    );
+  }
+  return new Error(`${what}: ${cause}`);
 }
 
 export async function loadCheckpoint(

@@ -64,7 +64,12 @@ export interface Server {
  * Runs `node <args>` in the repository and waits for the first JSON line on its stdout ({url, launchUrl}). `name`
  * says which server failed; its stderr is in the error.
  */
-export function startJsonServer(name: string, args: string[], env: Record<string, string>): Promise<Server> {
+export function startJsonServer(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<Server> {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -78,8 +83,8 @@ export function startJsonServer(name: string, args: string[], env: Record<string
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} did not start within 30 s: ${err}`));
-    }, 30_000);
+      reject(new Error(`${name} did not start within ${timeoutMs / 1000} s: ${err}`));
+    }, timeoutMs);
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.trim().startsWith('{'));
@@ -96,11 +101,17 @@ export function startJsonServer(name: string, args: string[], env: Record<string
 }
 
 /** `xwb serve --json` on `db`, serving the renderer in `rendererDir`; port 0 picks a free one. */
-export function startXwbServe(db: string, rendererDir: string, port = 0): Promise<Server> {
+export function startXwbServe(
+  db: string,
+  rendererDir: string,
+  port = 0,
+  timeoutMs = 30_000,
+): Promise<Server> {
   return startJsonServer(
     'xwb serve',
     ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), 'serve', '--db', db, '--port', String(port), '--json'],
     { XWB_RENDERER_DIR: rendererDir },
+    timeoutMs,
   );
 }
 

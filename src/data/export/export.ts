@@ -191,6 +191,23 @@ export function exportDataset(
     };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw failedExport(out, e);
   }
+}
+
+/**
+ * A file-system failure names the temporary folder, which is gone by now: say what the user asked for instead, and
+ * that nothing was left there. A full disk gets its own wording, with the system's message kept for the details.
+ */
+function failedExport(out: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (e instanceof ExportError || typeof code !== 'string') return e;
+  const cause = (e as Error).message;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new ExportError(
+      `${out}: no space left on the disk while exporting (${code}); nothing was written there and the store is ` +
+        `unchanged. Free some space or export to another disk. (${cause})`,
+    );
+  }
+  return new ExportError(`${out}: the export failed and nothing was written there: ${cause}`);
 }
