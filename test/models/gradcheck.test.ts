@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf } from '../../src/engine/tf.js';
-import { buildExpClass } from '../../src/models/index.js';
+import { buildExpClass, type ExpClassOptions } from '../../src/models/index.js';
 import { xwbLoss } from '../../src/training/losses.js';
 import { blockDiagonalPenalty } from '../../src/training/regularizers.js';
 
@@ -14,8 +14,10 @@ before(async () => {
  * deterministic function of the weights, and the full objective: CE, L1, TV, the hybrid term with one masked and
  * one unmasked image, and the block-diagonal penalty on the dense layers.
  */
-function setup() {
-  const model = buildExpClass({ inputSize: 16, classes: 2, base: 2, seed: 7, dropout: 0 });
+const REFERENCE = { explainerUpsample: 'transpose', explainerHead: 'tanh-relu' } as const;
+
+function setup(layout: Partial<ExpClassOptions> = REFERENCE, delta = 0) {
+  const model = buildExpClass({ inputSize: 16, classes: 2, base: 2, seed: 7, dropout: 0, ...layout });
   const x = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const labels = tf.tensor1d([0, 1], 'int32');
   const mask = tf.pad(tf.ones([2, 8, 8, 1]), [
@@ -26,10 +28,19 @@ function setup() {
   ]) as tf.Tensor4D;
   const loss = (): tf.Scalar =>
     tf.tidy(() => {
-      const { logits, explanation } = model.predict(x, { training: true });
+      const { logits, explanation, deletedLogits } = model.predict(x, {
+        training: true,
+        deletion: delta > 0,
+      });
       const parts = xwbLoss(
-        { logits, labels, explanation, masks: { mask, present: [true, false] } },
-        { alpha: 0.5, beta: 0.5, gamma: 1 },
+        {
+          logits,
+          labels,
+          explanation,
+          masks: { mask, present: [true, false] },
+          ...(deletedLogits ? { deletedLogits } : {}),
+        },
+        { alpha: 0.5, beta: 0.5, gamma: 1, delta, deletionClasses: [0, 1] },
       );
       return tf.add(parts.total, blockDiagonalPenalty(model.denseKernels, 2, 1e-3)) as tf.Scalar;
     });
@@ -54,13 +65,33 @@ const CHECKED = [
   'cls_logits/bias',
 ];
 
-test('gradient of the full loss matches central differences (float32)', () => {
-  const { model, loss, dispose } = setup();
+// The default layout: nearest ×2 + 3×3 convolution, sigmoid head; checked with the deletion term on.
+const CHECKED_DEFAULT = [
+  'exp_d1_conv1/kernel',
+  'exp_up1/kernel',
+  'exp_u1_conv2/kernel',
+  'exp_head/kernel',
+  'exp_head/bias',
+  'cls_b1_conv1/kernel',
+  'cls_b2_bn1/gamma',
+  'cls_fc1/kernel',
+  'cls_logits/kernel',
+];
+
+test('gradient of the full loss matches central differences (float32), reference layout', () => {
+  checkGradients(setup(REFERENCE), CHECKED);
+});
+
+test('gradient of the full loss with the deletion term matches central differences, default layout', () => {
+  checkGradients(setup({}, 0), CHECKED_DEFAULT);
+});
+
+function checkGradients({ model, loss, dispose }: ReturnType<typeof setup>, checked: readonly string[]) {
   const vars = [...model.variables.explainer, ...model.variables.classifier];
   const { value, grads } = tf.variableGrads(loss, vars);
   const eps = 1e-3;
   const failures: string[] = [];
-  for (const name of CHECKED) {
+  for (const name of checked) {
     const v = vars.find((w) => w.name === name || w.name.startsWith(`${name}_`));
     assert.ok(v, `variable ${name} exists`);
     const g = grads[v.name].dataSync();
@@ -89,7 +120,7 @@ test('gradient of the full loss matches central differences (float32)', () => {
   tf.dispose([value, ...Object.values(grads)]);
   model.dispose();
   dispose();
-});
+}
 
 test('repeated loss + gradient evaluations do not leak tensors', () => {
   const { model, loss, dispose } = setup();

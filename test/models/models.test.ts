@@ -68,7 +68,13 @@ for (const [name, build] of builders) {
 
 test('at 224 px with the papers’ widths: output shapes and parameter counts of expclass_torch.py', () => {
   // Built only, never run (a forward pass at 224 px would take seconds on the cpu backend).
-  const model = buildExpClass({ inputSize: 224, classes: 2, batchNorm: false });
+  const model = buildExpClass({
+    inputSize: 224,
+    classes: 2,
+    batchNorm: false,
+    explainerUpsample: 'transpose',
+    explainerHead: 'tanh-relu',
+  });
   assert.deepEqual(model.parts.explainer!.outputs[0].shape, [null, 224, 224, 1]);
   assert.deepEqual(model.parts.classifier.outputs[0].shape, [null, 2]);
   const d = describeModel(model);
@@ -82,6 +88,17 @@ test('at 224 px with the papers’ widths: output shapes and parameter counts of
   assert.equal(d.classifier.nonTrainable, 0);
   assert.equal(d.total.trainable, 781_283 + 1_221_922);
   model.dispose();
+  // The default decoder: each 2×2 transposed convolution (4·in·out + out) becomes a 3×3 convolution after the
+  // resize (9·in·out + out): u3 +5·128·128, u2 +5·128·64, u1 +5·64·32; the head loses its batch norm (−2) and
+  // keeps its 1×1 convolution's 33.
+  const resized = buildExpClass({ inputSize: 224, classes: 2, batchNorm: false });
+  const r = describeModel(resized);
+  assert.deepEqual(r.explainer, {
+    layers: r.explainer!.layers,
+    trainable: 781_283 + 5 * (128 * 128 + 128 * 64 + 64 * 32) - 2,
+    nonTrainable: 0,
+  });
+  resized.dispose();
   // With batch normalisation each of the 8 classifier convolutions loses its bias and gains a BN layer:
   // −960 biases, +2·960 gamma/beta, +2·960 moving statistics.
   const bn = buildClassifier({ inputSize: 224, classes: 2 });
@@ -100,8 +117,22 @@ test('at 224 px with the papers’ widths: output shapes and parameter counts of
   xcnn.dispose();
 });
 
-test('expclass starts with an almost white explanation', () => {
-  const model = buildExpClass({ inputSize: 32, classes: 2, base: 8, seed: 3 });
+test('the reference expclass starts with an almost white explanation, the default one at grey', () => {
+  const grey = buildExpClass({ inputSize: 32, classes: 2, base: 8, seed: 3 });
+  const g = images(4, 32, 5);
+  const out = grey.predict(g);
+  const { mean: greyMean } = range(out.explanation);
+  assert.ok(greyMean > 0.3 && greyMean < 0.7, `default initial mean ${greyMean}`);
+  tf.dispose([g, out.logits, out.explanation]);
+  grey.dispose();
+  const model = buildExpClass({
+    inputSize: 32,
+    classes: 2,
+    base: 8,
+    seed: 3,
+    explainerUpsample: 'transpose',
+    explainerHead: 'tanh-relu',
+  });
   const x = images(4, 32, 5);
   for (const training of [false, true]) {
     const { logits, explanation } = model.predict(x, { training });
@@ -159,7 +190,7 @@ test('variable groups split the trainable weights between the parts', () => {
 });
 
 test('training mode per part: batch-norm statistics move only in the part being trained', () => {
-  const model = buildExpClass({ inputSize: 16, classes: 2, base: 2, seed: 2 });
+  const model = buildExpClass({ inputSize: 16, classes: 2, base: 2, seed: 2, explainerHead: 'tanh-relu' });
   const stat = (part: tf.LayersModel, name: string) =>
     Array.from(
       part.nonTrainableWeights
