@@ -1,0 +1,48 @@
+/**
+ * The job thread: imports the task module named in workerData, opens its own store connection and runs the task,
+ * posting progress and ending with exactly one 'done' or 'error' message. Cancellation arrives both as a message
+ * (for tasks that await) and as a shared flag (for synchronous work, checked in `progress`).
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { openStore, type Store } from '../store/index.js';
+import type { JobWorkerData, Task, TaskProgress, WorkerMessage } from './task.js';
+
+async function main(data: JobWorkerData, post: (m: WorkerMessage) => void): Promise<void> {
+  const controller = new AbortController();
+  const flag = new Int32Array(data.cancel);
+  const cancel = () => {
+    if (!controller.signal.aborted) controller.abort(new Error('cancelled'));
+  };
+  parentPort?.on('message', (m: { type?: string }) => {
+    if (m?.type === 'cancel') cancel();
+  });
+  let store: Store | undefined;
+  try {
+    const mod = (await import(data.module)) as { task?: Task };
+    if (typeof mod.task?.run !== 'function') throw new Error(`${data.module} exports no task`);
+    store = openStore(data.dbPath);
+    const result = await mod.task.run(data.params, {
+      store,
+      signal: controller.signal,
+      progress(p: TaskProgress) {
+        if (Atomics.load(flag, 0) === 1) cancel();
+        controller.signal.throwIfAborted();
+        post({ type: 'progress', ...p });
+      },
+    });
+    if (controller.signal.aborted || Atomics.load(flag, 0) === 1) {
+      post({ type: 'error', message: 'cancelled', cancelled: true });
+    } else post({ type: 'done', result });
+  } catch (e) {
+    const cancelled = controller.signal.aborted || Atomics.load(flag, 0) === 1;
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e), cancelled });
+  } finally {
+    store?.close();
+    parentPort?.removeAllListeners('message');
+  }
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  void main(workerData as JobWorkerData, (m) => port.postMessage(m));
+}
