@@ -6,7 +6,12 @@ export interface EtaAnchor {
 }
 
 /** Seconds left at time `now` with `done` of `total`; null until there is a rate to go by. */
-export function etaSeconds(anchor: EtaAnchor | null, now: number, done: number, total: number): number | null {
+export function etaSeconds(
+  anchor: EtaAnchor | null,
+  now: number,
+  done: number,
+  total: number,
+): number | null {
   if (anchor === null || total <= 0) return null;
   if (done >= total) return 0;
   const progressed = done - anchor.done0;

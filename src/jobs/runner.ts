@@ -164,7 +164,11 @@ export class JobRunner {
     a.worker = worker;
     this.emit(id);
     let ended = false;
-    const end = (status: 'done' | 'failed' | 'cancelled', result: WorkerMessage | null, error: string | null) => {
+    const end = (
+      status: 'done' | 'failed' | 'cancelled',
+      result: WorkerMessage | null,
+      error: string | null,
+    ) => {
       if (ended) return;
       ended = true;
       void worker.terminate();
@@ -175,9 +179,15 @@ export class JobRunner {
       else if (m.type === 'done') end('done', m, null);
       else if (m.type === 'error') end(m.cancelled || a.cancelled ? 'cancelled' : 'failed', null, m.message);
     });
-    worker.on('error', (e) => end(a.cancelled ? 'cancelled' : 'failed', null, `the job worker crashed: ${e.message}`));
+    worker.on('error', (e) =>
+      end(a.cancelled ? 'cancelled' : 'failed', null, `the job worker crashed: ${e.message}`),
+    );
     worker.on('exit', (code) =>
-      end(a.cancelled ? 'cancelled' : 'failed', null, `the job worker exited (code ${code}) before the job ended`),
+      end(
+        a.cancelled ? 'cancelled' : 'failed',
+        null,
+        `the job worker exited (code ${code}) before the job ended`,
+      ),
     );
   }
 

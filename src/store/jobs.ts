@@ -109,7 +109,11 @@ export function jobsApi(ctx: StoreContext): JobsApi {
       const rows =
         filter.status === undefined
           ? ctx.all<JobRow>('SELECT * FROM jobs ORDER BY id DESC LIMIT ?', limit)
-          : ctx.all<JobRow>('SELECT * FROM jobs WHERE status = ? ORDER BY id DESC LIMIT ?', filter.status, limit);
+          : ctx.all<JobRow>(
+              'SELECT * FROM jobs WHERE status = ? ORDER BY id DESC LIMIT ?',
+              filter.status,
+              limit,
+            );
       return rows.map(toJob);
     },
     setStatus(id, status, extra = {}) {
@@ -126,7 +130,9 @@ export function jobsApi(ctx: StoreContext): JobsApi {
              finished_at = ? WHERE id = ?`,
           status,
           extra.error ?? null,
-          extra.result === undefined || extra.result === null ? null : toJson(extra.result, `job ${id}: result`),
+          extra.result === undefined || extra.result === null
+            ? null
+            : toJson(extra.result, `job ${id}: result`),
           status === 'running' ? now : null,
           TERMINAL.includes(status) ? now : null,
           id,
@@ -144,7 +150,12 @@ export function jobsApi(ctx: StoreContext): JobsApi {
           .map((r) => r.id);
         const now = ctx.now();
         for (const id of ids) {
-          ctx.run(`UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`, reason, now, id);
+          ctx.run(
+            `UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`,
+            reason,
+            now,
+            id,
+          );
         }
         return ids;
       });

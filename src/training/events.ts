@@ -57,6 +57,8 @@ export type TrainEvent =
       initFrom: { runId: number; phase: string; epoch: number; path: string } | null;
       phases: { phase: PhaseName; epochs: number }[];
     }
+  /** The run's stored status changed to `status` (its data are loaded and the first phase begins). */
+  | { type: 'status'; runId: number; status: 'running' }
   | { type: 'load'; split: 'train' | 'val'; done: number; total: number }
   | { type: 'phase'; phase: PhaseName; index: number; count: number; epochs: number; startEpoch: number }
   | { type: 'step'; phase: PhaseName; epoch: number; step: number; steps: number }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { etaSeconds } from '../../src/jobs/eta.js';
-import { type JobState, JobRunner } from '../../src/jobs/runner.js';
+import { JobRunner, type JobState } from '../../src/jobs/runner.js';
 import { openStore } from '../../src/store/index.js';
 
 const COUNT = new URL('./count-task.ts', import.meta.url);
