@@ -210,10 +210,11 @@ test('evaluation: the server answers pings in well under 200 ms while it runs; c
     // The same table is what metrics.table will read back from the store (values were stored by the worker).
     assert.ok(f.store.explanations.metrics(stored.id).some((m) => m.metric === 'deletion'));
 
-    // Cancel: a fresh evaluation with every metric, stopped after its first progress report.
+    // Cancel: an evaluation with every metric (model-parameter randomisation re-explains per layer), stopped
+    // after its first progress report (the gradient maps are cached, so that comes at once).
     const long = await call<JobView>(service, 'eval.start', {
       runId,
-      methods: ['occlusion'],
+      methods: ['gradient'],
       metrics: 'all',
       split: 'trainval',
       engine: 'wasm',

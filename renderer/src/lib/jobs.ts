@@ -2,8 +2,8 @@
  * The workbench's view of long jobs and runs' status: pure functions over the contract's views, so the Jobs
  * screen, the runs table and the viewer's run picker agree, and they are tested under Node.
  */
-import type { JobView, RunView, XwbEvent } from '../../../src/api/contract';
-import { formatDuration } from './format';
+import type { JobView, RunView, XwbEvent } from '../../../src/api/contract.js';
+import { formatDuration } from './format.js';
 
 export const EXPORT_PARTS = ['ratings', 'masks', 'explanations'] as const;
 export type ExportPart = (typeof EXPORT_PARTS)[number];
