@@ -24,7 +24,10 @@ export interface JobRunnerOptions {
   kinds: Readonly<Record<string, URL>>;
   /** Jobs running at once (default 1: the heavy ones use every core they get). */
   concurrency?: number;
-  /** Least time between two progress events of one job (ms, default 250) and two progress writes (default 1000). */
+  /**
+   * Least time between two progress events of one job (ms, default 250) and two progress writes to the store
+   * (default 1000; the worker writes them).
+   */
   eventIntervalMs?: number;
   storeIntervalMs?: number;
 }
@@ -36,7 +39,6 @@ interface Active {
   anchor: EtaAnchor | null;
   progress: JobProgressRecord | null;
   lastEvent: number;
-  lastStore: number;
   done: Promise<void>;
   settle: () => void;
 }
@@ -79,7 +81,6 @@ export class JobRunner {
       anchor: null,
       progress: null,
       lastEvent: 0,
-      lastStore: 0,
       done,
       settle,
     });
@@ -155,6 +156,8 @@ export class JobRunner {
     const job = this.store.jobs.get(id)!;
     const data: JobWorkerData = {
       dbPath: this.store.path,
+      jobId: id,
+      storeIntervalMs: this.storeInterval,
       module: this.kinds[job.kind].href,
       params: job.params,
       cancel: a.cancel.buffer as SharedArrayBuffer,
@@ -195,11 +198,8 @@ export class JobRunner {
     const now = Date.now();
     a.progress = { done: m.done, total: m.total, stage: m.stage ?? null };
     a.anchor ??= { t0: now, done0: m.done };
+    // The worker stores progress itself (see JobWorkerData.storeIntervalMs); this thread only relays it.
     const last = m.done >= m.total;
-    if (last || now - a.lastStore >= this.storeInterval) {
-      a.lastStore = now;
-      this.store.jobs.setProgress(id, a.progress);
-    }
     if (last || now - a.lastEvent >= this.eventInterval) {
       a.lastEvent = now;
       this.emit(id);
@@ -213,8 +213,11 @@ export class JobRunner {
     error: string | null,
   ): void {
     const a = this.active.get(id);
-    if (a?.progress) this.store.jobs.setProgress(id, a.progress);
-    this.store.jobs.setStatus(id, status, { error: status === 'cancelled' ? null : error, result });
+    this.store.jobs.setStatus(id, status, {
+      error: status === 'cancelled' ? null : error,
+      result,
+      progress: a?.progress ?? null,
+    });
     this.active.delete(id);
     this.emit(id);
     a?.settle();

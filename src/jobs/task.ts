@@ -38,6 +38,13 @@ export type WorkerMessage =
 /** What the parent sends: the cancel flag travels as shared memory too, for tasks that never yield. */
 export interface JobWorkerData {
   dbPath: string;
+  jobId: number;
+  /**
+   * Least time between two progress writes to the jobs table. The worker writes them on its own connection: a
+   * write on the caller's thread would wait there for the task's own write transactions (better-sqlite3 blocks),
+   * stalling the server for as long as the task holds the lock.
+   */
+  storeIntervalMs: number;
   /** The task module's URL (chosen by the server's kind table, never by a request). */
   module: string;
   params: JsonObject;

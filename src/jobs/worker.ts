@@ -20,14 +20,21 @@ async function main(data: JobWorkerData, post: (m: WorkerMessage) => void): Prom
   try {
     const mod = (await import(data.module)) as { task?: Task };
     if (typeof mod.task?.run !== 'function') throw new Error(`${data.module} exports no task`);
-    store = openStore(data.dbPath);
+    const own = openStore(data.dbPath);
+    store = own;
+    let lastWrite = 0;
     const result = await mod.task.run(data.params, {
-      store,
+      store: own,
       signal: controller.signal,
       progress(p: TaskProgress) {
         if (Atomics.load(flag, 0) === 1) cancel();
         controller.signal.throwIfAborted();
         post({ type: 'progress', ...p });
+        const now = Date.now();
+        if (now - lastWrite >= data.storeIntervalMs) {
+          lastWrite = now;
+          own.jobs.setProgress(data.jobId, { done: p.done, total: p.total, stage: p.stage ?? null });
+        }
       },
     });
     if (controller.signal.aborted || Atomics.load(flag, 0) === 1) {

@@ -75,7 +75,11 @@ export interface JobsApi {
   /** Newest first. */
   list(filter?: { limit?: number; status?: JobStatus }): Job[];
   /** queued → running → done | failed | cancelled; an illegal move is an error. */
-  setStatus(id: number, status: JobStatus, extra?: { error?: string | null; result?: Json | null }): Job;
+  setStatus(
+    id: number,
+    status: JobStatus,
+    extra?: { error?: string | null; result?: Json | null; progress?: JobProgressRecord | null },
+  ): Job;
   setProgress(id: number, progress: JobProgressRecord): void;
   /**
    * Jobs left queued or running by a process that is gone become failed with `reason`; answers their ids. Called
@@ -137,6 +141,13 @@ export function jobsApi(ctx: StoreContext): JobsApi {
           TERMINAL.includes(status) ? now : null,
           id,
         );
+        if (extra.progress) {
+          ctx.run(
+            'UPDATE jobs SET progress = ? WHERE id = ?',
+            toJson(extra.progress, `job ${id}: progress`),
+            id,
+          );
+        }
         return get(id)!;
       });
     },

@@ -22,6 +22,8 @@ export const task: Task = {
       if (images.length === 0) throw new Error(`run ${p.runId}'s dataset has no ${p.split} images`);
       const n = images.length;
       const total = methods.length * 2 * n;
+      // The model is loaded: say so at once (the first chunk of metrics can take a while).
+      ctx.progress({ done: 0, total, stage: `explain ${methods[0]}` });
       const result = await evaluateRun(ctx.store, rm, {
         methods,
         metrics,

@@ -22,6 +22,7 @@ export const task: Task = {
       const ids = images.map((i) => i.id);
       const total = methods.length * ids.length;
       const rows: { method: string; computed: number; cached: number; seconds: number }[] = [];
+      ctx.progress({ done: 0, total, stage: `explain ${methods[0]}` });
       for (const [m, method] of methods.entries()) {
         const t0 = performance.now();
         const r = await getOrCompute(ctx.store, rm, ids, method, {}, p.classChoice, {
