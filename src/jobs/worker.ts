@@ -3,11 +3,26 @@
  * posting progress and ending with exactly one 'done' or 'error' message. Cancellation arrives both as a message
  * (for tasks that await) and as a shared flag (for synchronous work, checked in `progress`).
  */
+import { getPriority, setPriority } from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { openStore, type Store } from '../store/index.js';
 import type { JobWorkerData, Task, TaskProgress, WorkerMessage } from './task.js';
 
+/**
+ * Lowers this thread's scheduling priority (on Linux a thread has its own nice value; elsewhere this may apply to
+ * the process or fail, which changes nothing that matters): on a busy machine the server's event loop then
+ * gets a core before the job does, and the workbench stays responsive while a job computes.
+ */
+function yieldToTheServer(): void {
+  try {
+    setPriority(0, Math.min(19, getPriority(0) + 10));
+  } catch {
+    // Not permitted or not supported: the job just runs at the server's priority.
+  }
+}
+
 async function main(data: JobWorkerData, post: (m: WorkerMessage) => void): Promise<void> {
+  if (process.platform === 'linux') yieldToTheServer();
   const controller = new AbortController();
   const flag = new Int32Array(data.cancel);
   const cancel = () => {

@@ -111,7 +111,12 @@ test('evaluation and export from the Jobs screen: progress, a reload in between,
   await form.getByRole('button', { name: 'Start evaluation' }).click();
   const item = jobItem('eval');
   await item.waitFor();
-  await page.locator('li[data-kind=eval][data-status=running] progress[value]').waitFor({ timeout: 60_000 });
+  // Wait for some progress past the start, so the bar and its ETA have something to show.
+  await waitForPage(
+    page,
+    `/^[1-9]\\d* \\/ /.test(document.querySelector('li[data-kind=eval] .line')?.textContent ?? '')`,
+    120_000,
+  );
   await page.screenshot({ path: join(SHOTS, 'jobs-eval-running.png') });
   const before = await item.locator('.line').textContent();
   assert.match(before ?? '', /\d+ \/ \d+ · (explain|measure) \w+ · ETA/);
@@ -166,18 +171,30 @@ test('a cancelled run resumes from the runs table, which shows it running; the v
   const row = page.locator('.runs tr', { hasText: `#${runId}` });
   // The table says "running" while the run trains (no reload: the status event).
   await row.locator('td.status[data-status=running]').waitFor({ timeout: 60_000 });
+  // Cancel once the joint phase has a checkpoint to resume from.
+  for (const deadline = Date.now() + 180_000; ; ) {
+    const d = await pageCallOk<{ epochs: { phase: string }[] }>(page, 'runs.get', { runId });
+    if (d.epochs.some((e) => e.phase === 'joint')) break;
+    assert.ok(Date.now() < deadline, 'no joint epoch in 3 minutes');
+    await new Promise((res) => setTimeout(res, 300));
+  }
+  // The row's phase and epoch follow the progress events.
   await waitForPage(
     page,
-    `document.querySelector('.runs') && /joint/.test(document.querySelector('.runs').textContent)`,
-    120_000,
+    `[...document.querySelectorAll('.runs tr')].some((tr) => tr.textContent.includes('#${runId}') && /joint/.test(tr.textContent))`,
+    60_000,
   );
   await row.getByRole('button', { name: 'Cancel' }).click();
   await row.locator('td.status[data-status=cancelled]').waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(SHOTS, 'runs-cancelled-resume.png') });
   await row.getByRole('button', { name: `Resume run ${runId}` }).click();
-  const runs = await pageCallOk<{ id: number; config: { resumedFrom?: number } }[]>(page, 'runs.list', {});
-  const resumed = runs.find((r) => r.config.resumedFrom === runId);
-  assert.ok(resumed, 'a run resumed from the cancelled one');
+  let resumed: { id: number } | undefined;
+  for (const deadline = Date.now() + 60_000; !resumed; ) {
+    const runs = await pageCallOk<{ id: number; config: { resumedFrom?: number } }[]>(page, 'runs.list', {});
+    resumed = runs.find((r) => r.config.resumedFrom === runId);
+    assert.ok(resumed || Date.now() < deadline, 'no run resumed from the cancelled one in a minute');
+    if (!resumed) await new Promise((res) => setTimeout(res, 300));
+  }
   const newRow = page.locator('.runs tr', { hasText: `#${resumed.id}` });
   await newRow.locator('td.status[data-status=running]').waitFor({ timeout: 60_000 });
   await page.screenshot({ path: join(SHOTS, 'runs-resumed-running.png') });
