@@ -30,6 +30,8 @@ export interface JobRunnerOptions {
    */
   eventIntervalMs?: number;
   storeIntervalMs?: number;
+  /** How long a cancelled task may take to stop by itself before its thread is terminated (ms, default 5000). */
+  cancelGraceMs?: number;
 }
 
 interface Active {
@@ -52,6 +54,7 @@ export class JobRunner {
   private readonly concurrency: number;
   private readonly eventInterval: number;
   private readonly storeInterval: number;
+  private readonly cancelGraceMs: number;
   private readonly active = new Map<number, Active>();
   private readonly queue: number[] = [];
   private closed = false;
@@ -62,6 +65,7 @@ export class JobRunner {
     this.concurrency = Math.max(1, opts.concurrency ?? 1);
     this.eventInterval = opts.eventIntervalMs ?? 250;
     this.storeInterval = opts.storeIntervalMs ?? 1000;
+    this.cancelGraceMs = opts.cancelGraceMs ?? 5000;
     // No other runner owns this store's jobs: what is left unfinished belonged to a process that is gone.
     this.store.jobs.failUnfinished(INTERRUPTED);
     this.events.on('job', () => {}); // no listener is fine
@@ -103,6 +107,10 @@ export class JobRunner {
     }
     Atomics.store(a.cancel, 0, 1);
     a.worker.postMessage({ type: 'cancel' });
+    // A task deep in a long computation may not look at its signal for a while: past the grace time the thread
+    // is stopped. SQLite rolls back whatever transaction it had open, so nothing half-written is kept.
+    const worker = a.worker;
+    setTimeout(() => void worker.terminate(), this.cancelGraceMs).unref();
     return true;
   }
 

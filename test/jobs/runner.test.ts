@@ -74,6 +74,24 @@ test('cancel stops an awaiting task and a synchronous one; queued jobs wait thei
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('a task that never looks at its signal is stopped after the grace time, and ends cancelled', async () => {
+  const { store, dir } = tempStore();
+  const runner = new JobRunner({ store, kinds: { count: COUNT }, cancelGraceMs: 200 });
+  // One synchronous step of a minute: neither the message nor the flag is looked at before it ends.
+  const job = runner.start('count', { n: 2, stepMs: 60_000, sync: true }, 'deaf');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(runner.get(job.id)?.status, 'running');
+  const t0 = Date.now();
+  runner.cancel(job.id);
+  const end = await runner.wait(job.id);
+  assert.equal(end?.status, 'cancelled');
+  assert.ok(Date.now() - t0 < 30_000, 'stopped long before its step would have ended');
+  assert.equal(end?.error, null);
+  await runner.close();
+  store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('a failing task ends failed with its message; unknown kinds are refused', async () => {
   const { store, dir } = tempStore();
   const runner = new JobRunner({ store, kinds: { count: COUNT } });
