@@ -423,6 +423,83 @@ export type ReviewEvent =
   | ({ type: 'review.eval' } & ReviewEvalJobView);
 // ---- end review ----
 
+// ---- jobs ----
+// Long work started from the workbench (issue 12): export, batch explain, evaluation. Each runs as a job
+// (src/jobs/): status, progress and result are stored, so a reloaded page lists it again; `job.update` events
+// carry every change.
+
+const classChoice = z.union([z.enum(['predicted', 'target']), z.number().int().min(0)]);
+const methodList = z.array(z.string().trim().min(1).max(64)).min(1).max(32);
+const batchJob = {
+  runId: id,
+  /** Method names or families, or ['all']; default explainer (when the model has one), gradient, gradcam. */
+  methods: methodList.optional(),
+  split: z.enum(['train', 'val', 'test', 'trainval']).default('val'),
+  /** The first N images of the split (all when left out). */
+  limit: z.number().int().min(1).max(100_000).optional(),
+  batchSize: z.number().int().min(1).max(256).default(8),
+  engine: z.enum(['gpu', 'node', 'wasm', 'cpu']).optional(),
+};
+
+export const EXPORT_PARTS = ['ratings', 'masks', 'explanations'] as const;
+
+export const jobRequestSchemas = {
+  'jobs.list': z.object({ limit: z.number().int().min(1).max(500).default(50) }).strict(),
+  'jobs.get': z.object({ jobId: id }).strict(),
+  'jobs.cancel': z.object({ jobId: id }).strict(),
+  'export.start': z
+    .object({
+      datasetId: id,
+      /** A folder on the machine the workbench runs on; it must not exist or be empty. */
+      outDir: z.string().trim().min(1).max(4096),
+      with: z.array(z.enum(EXPORT_PARTS)).max(3).default([]),
+    })
+    .strict(),
+  'explain.start': z.object({ ...batchJob, classChoice: classChoice.default('predicted') }).strict(),
+  'eval.start': z
+    .object({
+      ...batchJob,
+      classChoice: classChoice.default('target'),
+      /** 'default', 'all', families or names, as `xwb eval --metrics`. */
+      metrics: z.string().trim().min(1).max(1000).default('default'),
+    })
+    .strict(),
+} as const;
+
+export type ExportJobParams = z.output<(typeof jobRequestSchemas)['export.start']>;
+export type ExplainJobParams = z.output<(typeof jobRequestSchemas)['explain.start']>;
+export type EvalJobParams = z.output<(typeof jobRequestSchemas)['eval.start']>;
+
+export type JobStatusView = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobView {
+  id: number;
+  kind: string;
+  label: string;
+  status: JobStatusView;
+  params: Record<string, unknown>;
+  /** Overall progress in the task's units; `stage` says what it is doing. */
+  progress: { done: number; total: number; stage: string | null } | null;
+  /** While running: the time left at the rate since the first progress report. */
+  etaSeconds: number | null;
+  /** What the task answered (plain JSON), once done. */
+  result: unknown;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobResponses {
+  'jobs.list': JobView[];
+  'jobs.get': JobView;
+  'jobs.cancel': { cancelled: boolean };
+  'export.start': JobView;
+  'explain.start': JobView;
+  'eval.start': JobView;
+}
+// ---- end jobs ----
+
 /** Request schemas by method. A method's name is also its IPC channel (`xwb:<name>`) and HTTP path. */
 export const requestSchemas = {
   'app.info': z.object({}).strict(),
@@ -452,6 +529,8 @@ export const requestSchemas = {
   'runs.get': z.object({ runId: id }).strict(),
   'train.start': trainRequestSchema,
   'train.cancel': z.object({ runId: id }).strict(),
+  /** Continue a failed or cancelled run from its last checkpoint (`xwb train --resume`). */
+  'train.resume': z.object({ runId: id, engine: z.enum(['gpu', 'node', 'wasm', 'cpu']).optional() }).strict(),
   predict: z.object({ runId: id, imageId: id }).strict(),
   explain: z
     .object({
@@ -465,6 +544,7 @@ export const requestSchemas = {
   'explain.methods': z.object({}).strict(),
   ...annotationRequestSchemas,
   ...reviewRequestSchemas,
+  ...jobRequestSchemas,
   'metrics.table': z.object({ runId: id }).strict(),
 } as const;
 
@@ -648,7 +728,7 @@ export interface MethodInfo {
   family: string;
 }
 
-export interface Responses extends AnnotationResponses, ReviewResponses {
+export interface Responses extends AnnotationResponses, ReviewResponses, JobResponses {
   'app.info': AppInfo;
   'datasets.list': DatasetView[];
   'datasets.import': ImportResultView;
@@ -660,6 +740,7 @@ export interface Responses extends AnnotationResponses, ReviewResponses {
   'runs.get': RunDetail;
   'train.start': { runId: number };
   'train.cancel': { cancelled: boolean };
+  'train.resume': { runId: number };
   predict: PredictionView;
   explain: ExplanationView;
   'explain.methods': MethodInfo[];
@@ -682,6 +763,9 @@ export type XwbEvent =
   | { type: 'train.epoch'; runId: number; epoch: EpochView }
   | ({ type: 'train.warning'; runId: number } & TrainWarningView)
   | { type: 'train.finished'; runId: number; status: string; error: string | null }
+  /** A run's stored status changed (queued → running …): the runs table shows the store's word. */
+  | { type: 'run.status'; runId: number; status: string }
+  | { type: 'job.update'; job: JobView }
   | ReviewEvent;
 
 /** An error the renderer shows where the user is working; `field` names the form field at fault. */

@@ -9,4 +9,5 @@ export async function registerAllHandlers(service: XwbService): Promise<void> {
   (await import('./training-handlers.js')).registerTrainingHandlers(service);
   (await import('./annotation-handlers.js')).registerAnnotationHandlers(service);
   (await import('./review-handlers.js')).registerReviewHandlers(service);
+  (await import('./job-handlers.js')).registerJobHandlers(service);
 }

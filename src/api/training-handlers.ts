@@ -76,15 +76,8 @@ function configOf(service: XwbService, req: TrainRequest): TrainConfigInput {
 export function registerTrainingHandlers(service: XwbService): void {
   const running = new Map<number, TrainingHandle>();
 
-  service.register('train.start', async (req) => {
-    if (!service.store.datasets.getById(req.datasetId)) {
-      throw new ApiError(`no dataset ${req.datasetId}`, 404, 'datasetId');
-    }
-    const input = configOf(service, req);
-    const handle = startTraining(service.store.path, input, req.engine ? { engine: req.engine } : {});
-    const runId = await handle.runId.catch((e: Error) => {
-      throw new ApiError(`training could not start: ${e.message}`, 500);
-    });
+  /** Relays a training worker's events to the renderer as contract events, until it ends. */
+  const relay = (runId: number, handle: TrainingHandle): void => {
     running.set(runId, handle);
     service.emit({ type: 'train.started', runId });
     let phaseEpochs = 0;
@@ -112,6 +105,8 @@ export function registerTrainingHandlers(service: XwbService): void {
           steps: e.steps,
           etaSeconds: done > 0 ? (elapsed / done) * remaining : null,
         });
+      } else if (e.type === 'status') {
+        service.emit({ type: 'run.status', runId, status: e.status });
       } else if (e.type === 'warning') {
         const { phase, epoch, code, message, advice } = e;
         service.emit({ type: 'train.warning', runId, phase, epoch, code, message, advice });
@@ -130,6 +125,18 @@ export function registerTrainingHandlers(service: XwbService): void {
       (e: Error) => service.emit({ type: 'train.finished', runId, status: 'failed', error: e.message }),
     );
     handle.result.finally(() => running.delete(runId)).catch(() => {});
+  };
+
+  service.register('train.start', async (req) => {
+    if (!service.store.datasets.getById(req.datasetId)) {
+      throw new ApiError(`no dataset ${req.datasetId}`, 404, 'datasetId');
+    }
+    const input = configOf(service, req);
+    const handle = startTraining(service.store.path, input, req.engine ? { engine: req.engine } : {});
+    const runId = await handle.runId.catch((e: Error) => {
+      throw new ApiError(`training could not start: ${e.message}`, 500);
+    });
+    relay(runId, handle);
     return { runId };
   });
 
@@ -138,6 +145,30 @@ export function registerTrainingHandlers(service: XwbService): void {
     const handles = [...running.values()];
     for (const h of handles) h.cancel();
     await Promise.allSettled(handles.map((h) => h.result));
+  });
+
+  // A failed or cancelled run continues from its last checkpoint as a new run that names it (`xwb train --resume`).
+  service.register('train.resume', async (req) => {
+    const run = service.store.runs.get(req.runId);
+    if (!run) throw new ApiError(`no run ${req.runId}`, 404, 'runId');
+    if (run.status !== 'failed' && run.status !== 'cancelled') {
+      throw new ApiError(
+        `run ${run.id} is ${run.status}; only a failed or cancelled run can be resumed`,
+        409,
+        'runId',
+      );
+    }
+    // Cancelled but its worker still saving the last checkpoint.
+    if (running.has(run.id)) throw new ApiError(`run ${run.id} is still stopping; try again`, 409, 'runId');
+    const handle = startTraining(service.store.path, null, {
+      resume: run.id,
+      ...(req.engine ? { engine: req.engine } : {}),
+    });
+    const runId = await handle.runId.catch((e: Error) => {
+      throw new ApiError(`run ${run.id} could not be resumed: ${e.message}`, 500);
+    });
+    relay(runId, handle);
+    return { runId };
   });
 
   service.register('train.cancel', async (req) => {

@@ -10,6 +10,7 @@ export type {
   MetricRecord,
 } from './explanations.js';
 export type { ImageInput, ImageRecord, ListImagesOptions, UpsertStatus } from './images.js';
+export type { Job, JobProgressRecord, JobStatus, JobsApi } from './jobs.js';
 export { type Json, type JsonObject, type Metrics, paramsHash } from './json.js';
 export { MASK_KINDS, type MaskContent, type MaskInput, type MaskKind, type MaskRecord } from './masks.js';
 export { MIGRATIONS, type Migration } from './migrations.js';

@@ -294,6 +294,29 @@ CREATE UNIQUE INDEX objects_client_key ON objects (annotator_id, client_key) WHE
 `);
     },
   },
+  {
+    version: 3,
+    name: 'background jobs (export, batch explain, evaluation) with their status and progress',
+    up(db) {
+      // A reloaded workbench lists jobs from here; a runner that starts marks what it finds unfinished as failed.
+      db.exec(`
+CREATE TABLE jobs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
+  label TEXT NOT NULL,
+  params TEXT NOT NULL CHECK (json_valid(params)),
+  status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+  progress TEXT CHECK (progress IS NULL OR json_valid(progress)),
+  result TEXT CHECK (result IS NULL OR json_valid(result)),
+  error TEXT,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  finished_at TEXT
+) STRICT;
+CREATE INDEX jobs_status ON jobs (status);
+`);
+    },
+  },
 ];
 
 /** Versions must be 1, 2, 3 … in order: a gap or a duplicate is a programming error caught at open. */

@@ -9,6 +9,7 @@ import { StoreContext, sqliteCode } from './context.js';
 import { type DatasetsApi, datasetsApi } from './datasets.js';
 import { type ExplanationsApi, explanationsApi } from './explanations.js';
 import { type ImagesApi, imagesApi } from './images.js';
+import { type JobsApi, jobsApi } from './jobs.js';
 import { type MasksApi, masksApi } from './masks.js';
 import { MIGRATIONS, type Migration, validateMigrations } from './migrations.js';
 import { type ObjectsApi, objectsApi } from './objects.js';
@@ -47,6 +48,7 @@ export interface Store {
   readonly runs: RunsApi;
   readonly explanations: ExplanationsApi;
   readonly ratings: RatingsApi;
+  readonly jobs: JobsApi;
   /** What the connection actually runs with, read back from SQLite (for an About screen and for tests). */
   diagnostics(): StoreDiagnostics;
   /** Runs fn atomically (all of its store calls commit together or not at all). fn must be synchronous. */
@@ -192,6 +194,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     runs: runsApi(ctx),
     explanations: explanationsApi(ctx),
     ratings: ratingsApi(ctx),
+    jobs: jobsApi(ctx),
     diagnostics: () => ({
       journalMode: String(db.pragma('journal_mode', { simple: true })),
       synchronous: SYNCHRONOUS_LEVELS[pragmaNumber(db, 'synchronous')] ?? 'unknown',

@@ -4,8 +4,9 @@
  * run never blocks their event loop.
  */
 import { EventEmitter } from 'node:events';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { EngineName } from '../engine/types.js';
+import { spawnModuleWorker } from '../util/worker.js';
 import type { TrainConfigInput } from './config.js';
 import type { TrainEvent, TrainResult } from './events.js';
 import type { ParentMessage, WorkerRequest } from './worker.js';
@@ -32,19 +33,9 @@ export interface TrainingHandle {
   cancel(): void;
 }
 
-/**
- * Starts the worker thread. From the compiled .js the worker is a plain module. From the .ts sources (tests,
- * `node --import tsx`), `execArgv: ['--import', 'tsx']` is not enough on Node 20: the worker resolves its entry
- * before the preload registers tsx ("Unknown file extension .ts"), so a small bootstrap registers tsx's loader
- * first and then imports the entry.
- */
+/** Starts the worker thread (from the .ts sources through tsx's loader: see spawnModuleWorker). */
 function spawnWorker(workerData: WorkerRequest): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return spawnModuleWorker(new URL('./worker.js', import.meta.url), workerData, import.meta.url);
 }
 
 export function startTraining(

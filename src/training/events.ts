@@ -58,6 +58,8 @@ export type TrainEvent =
       initFrom: { runId: number; phase: string; epoch: number; path: string } | null;
       phases: { phase: PhaseName; epochs: number }[];
     }
+  /** The run's stored status changed to `status` (its data are loaded and the first phase begins). */
+  | { type: 'status'; runId: number; status: 'running' }
   | { type: 'load'; split: 'train' | 'val'; done: number; total: number }
   /** An image of the split could not be read and was left out (the run goes on; too many fail the load). */
   | { type: 'skipped'; split: 'train' | 'val'; relPath: string; message: string }

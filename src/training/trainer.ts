@@ -471,6 +471,8 @@ async function execute(
       parallel: null,
     };
     store.runs.setStatus(run.id, 'running');
+    // Listeners showing the run's status (the workbench's runs table) learn of the move here, not at 'start'.
+    options.onEvent?.({ type: 'status', runId: run.id, status: 'running' });
     let cancelled = options.signal?.aborted ?? false;
     for (let i = resume.phaseIndex; i < phases.length && !cancelled; i++) {
       const phase = phases[i];

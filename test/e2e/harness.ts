@@ -179,7 +179,10 @@ export async function pageCallOk<T>(page: Page, method: string, body: unknown): 
  * datasets are loaded, which overrides a screen chosen before that (a race the machine's load decides), so the
  * gallery is waited for first.
  */
-export async function openScreen(page: Page, screen: 'image' | 'training' | 'review'): Promise<void> {
+export async function openScreen(
+  page: Page,
+  screen: 'image' | 'training' | 'jobs' | 'review',
+): Promise<void> {
   await page.locator('button[data-screen=gallery].active').waitFor();
   await page.locator(`button[data-screen=${screen}]`).click();
 }

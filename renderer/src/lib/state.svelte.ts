@@ -2,12 +2,12 @@
  * The workbench's UI state shared across screens (one reactive object, so the image view, the compare grid and
  * the gallery agree on the dataset, the filter, the run and the overlay settings).
  */
-import type { DatasetView, MethodInfo, RunView, XwbEvent } from '../../../src/api/contract';
+import type { DatasetView, JobView, MethodInfo, RunView, XwbEvent } from '../../../src/api/contract';
 import type { SequentialColormap } from './colormap';
 import type { ScaleChoice } from './overlay/normalise';
 import type { View } from './viewport';
 
-export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training' | 'review';
+export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training' | 'jobs' | 'review';
 
 /**
  * What the gallery can filter on today (the contract's images.list). Correct/incorrect and rated filters join
@@ -77,6 +77,10 @@ export const ui = $state({
   epochTicks: {} as Record<number, number>,
   /** The map warnings a run reported while this window watched (train.warning), newest last. */
   trainWarnings: {} as Record<number, TrainWarning[]>,
+  /** Jobs (export, explain, eval), newest first: read from the server on load, then kept by job.update events. */
+  jobs: [] as JobView[],
+  /** The viewer's run picker also offers cancelled runs. */
+  showCancelledRuns: false,
 });
 
 export type TrainProgress = Extract<XwbEvent, { type: 'train.progress' }>;
