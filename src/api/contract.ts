@@ -491,6 +491,8 @@ export interface ImageView {
   split: 'train' | 'val' | 'test' | null;
   /** URL of the image bytes, valid for this transport (web: with the launch token; Electron: xwb://). */
   url: string;
+  /** Base URL of its thumbnails (append `?size=64|128|256`), or null where the transport serves none. */
+  thumbUrl: string | null;
 }
 
 export interface ImageDetail extends ImageView {

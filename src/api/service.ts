@@ -26,6 +26,11 @@ import {
 export interface UrlBuilder {
   image(imageId: number): string;
   explanation(explanationId: number): string;
+  /**
+   * A small copy of the image for grids, `?size=` appended by the renderer (web mode: /files/thumb/<id>).
+   * Transports without a thumbnail route leave it out and the grid loads the original.
+   */
+  thumb?(imageId: number): string;
 }
 
 export type Handler<M extends Method> = (req: ValidRequest<M>) => Promise<Responses[M]>;
@@ -107,6 +112,12 @@ export class XwbService {
     return handler(req);
   }
 
+  /** The original behind an image's thumbnail, with its content hash (the thumbnail cache's key). */
+  thumbnailSource(imageId: number): { file: string; sha256: string } {
+    const { file } = this.imageFile(imageId);
+    return { file, sha256: this.store.images.get(imageId)!.sha256 };
+  }
+
   /** The file behind an image URL, checked to lie inside its dataset's folder (no path escapes). */
   imageFile(imageId: number): { file: string; format: string } {
     const im = this.store.images.get(imageId);
@@ -158,6 +169,7 @@ export class XwbService {
       label: im.label,
       split: im.split,
       url: this.urls.image(im.id),
+      thumbUrl: this.urls.thumb ? this.urls.thumb(im.id) : null,
     };
   }
 
