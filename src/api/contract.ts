@@ -6,6 +6,7 @@
  * No Node or DOM imports here: the renderer imports this file too (types, schemas and the method list).
  */
 import { z } from 'zod';
+import { validationMessage } from './messages.js';
 
 const id = z.number().int().positive();
 const split = z.enum(['train', 'val', 'test']);
@@ -663,19 +664,14 @@ export class ApiError extends Error {
   }
 }
 
-/** Validates a request at the boundary; the message names the offending field. */
+/** Validates a request at the boundary; the message is a sentence naming the field (messages.ts). */
 export function validateRequest<M extends Method>(method: M, body: unknown): ValidRequest<M> {
   const schema = requestSchemas[method];
   if (!schema) throw new ApiError(`unknown method "${String(method)}"`, 404);
   const r = schema.safeParse(body ?? {});
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue?.path.join('.') || undefined;
-    throw new ApiError(
-      `${method}: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid request'}`,
-      400,
-      field,
-    );
+    const field = r.error.issues[0]?.path.join('.') || undefined;
+    throw new ApiError(validationMessage(r.error.issues), 400, field);
   }
   return r.data as ValidRequest<M>;
 }
