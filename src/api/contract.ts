@@ -403,6 +403,8 @@ export const requestSchemas = {
     .object({ name: z.string().min(1).max(200), options: generateOptionsSchema })
     .strict(),
   'datasets.demo': z.object({}).strict(),
+  /** Trains the small demo model on the demo dataset unless it has a run already (first start). */
+  'datasets.demoTrain': z.object({}).strict(),
   'images.list': z
     .object({
       datasetId: id,
@@ -617,6 +619,8 @@ export interface Responses extends AnnotationResponses, ReviewResponses {
   'datasets.import': ImportResultView;
   'datasets.generate': ImportResultView;
   'datasets.demo': ImportResultView | null;
+  /** The demo dataset's run (newest) and whether this call started it; runId null without a demo dataset. */
+  'datasets.demoTrain': { runId: number | null; started: boolean };
   'images.list': ImageListView;
   'images.detail': ImageDetail;
   'runs.list': RunView[];

@@ -1,11 +1,17 @@
 import { isIP } from 'node:net';
-import { type Command, intOption, stringOption } from '../command.js';
+import type { XwbService } from '../../api/service.js';
+import { type Command, type Io, intOption, type ParsedArgs, stringOption } from '../command.js';
 import { UsageError } from '../errors.js';
 import { openCliStore } from '../store.js';
 import { VERSION } from '../version.js';
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** What a caller of serveWorkbenchCommand may add once the workbench is up (xwb start: the demo model). */
+export interface ServeHooks {
+  afterStart?: (service: XwbService, io: Io) => Promise<void>;
 }
 
 export const serveCommand: Command = {
@@ -22,7 +28,16 @@ export const serveCommand: Command = {
     host: { type: 'string' },
     'allow-non-loopback': { type: 'boolean' },
   },
-  async run(args, io) {
+  run: (args, io) => serveWorkbenchCommand(args, io),
+};
+
+/** `xwb serve`, and `xwb start` in web mode (with its hooks). */
+export async function serveWorkbenchCommand(
+  args: ParsedArgs,
+  io: Io,
+  hooks: ServeHooks = {},
+): Promise<number> {
+  {
     const host = stringOption(args.values, 'host') ?? '127.0.0.1';
     if (isIP(host) === 0 && host !== 'localhost')
       throw new UsageError(`--host must be an IP address, got "${host}"`);
@@ -66,6 +81,7 @@ export const serveCommand: Command = {
       io.out(`open ${web.launchUrl}`);
       io.out('press Ctrl+C to stop');
     }
+    if (hooks.afterStart) await hooks.afterStart(service, io);
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);
@@ -82,5 +98,5 @@ export const serveCommand: Command = {
       process.on('SIGTERM', stop);
     });
     return 0;
-  },
-};
+  }
+}
