@@ -3,7 +3,7 @@
  * worked out from the dataset's runs and the training events, so a newcomer always sees what to do next (on
  * first start: the demo model's progress, then a link to its explanation).
  */
-import type { RunView } from '../../../src/api/contract';
+import type { RunView } from '../../../src/api/contract.js';
 
 export interface RunProgress {
   phase: string;
