@@ -20,6 +20,8 @@ const UNITS: Record<string, string> = {
 
 /** How a field is named in a sentence: its path, with array positions as "item 2 of" … (1-based). */
 export function fieldName(path: readonly PropertyKey[]): string {
+  // `options` only wraps a form's fields (datasets.generate): people know them as "images", not "options.images".
+  if (path[0] === 'options' && path.length > 1) return fieldName(path.slice(1));
   if (path.length === 0) return 'the request';
   const parts: string[] = [];
   for (const p of path) {

@@ -67,6 +67,9 @@ test('no zod wording or schema path leaks into a message', () => {
   }
   assert.equal(fieldName(['box', 'x0']), 'box.x0');
   assert.equal(fieldName([]), 'the request');
+  const gen = refusal('datasets.generate', { name: 'x', options: { images: 1, size: 32 } });
+  assert.equal(gen.message, 'images must be at least 2');
+  assert.equal(gen.field, 'options.images', 'the field path stays whole for the form');
   assert.equal(validationMessage([]), 'the request is not valid');
   const r = z.string().min(3).safeParse('ab');
   assert.equal(r.success, false);
