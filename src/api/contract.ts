@@ -6,6 +6,7 @@
  * No Node or DOM imports here: the renderer imports this file too (types, schemas and the method list).
  */
 import { z } from 'zod';
+import { validationMessage } from './messages.js';
 
 const id = z.number().int().positive();
 const split = z.enum(['train', 'val', 'test']);
@@ -515,6 +516,8 @@ export const requestSchemas = {
     .object({ name: z.string().min(1).max(200), options: generateOptionsSchema })
     .strict(),
   'datasets.demo': z.object({}).strict(),
+  /** Trains the small demo model on the demo dataset unless it has a run already (first start). */
+  'datasets.demoTrain': z.object({}).strict(),
   'images.list': z
     .object({
       datasetId: id,
@@ -611,6 +614,8 @@ export interface ImageView {
   split: 'train' | 'val' | 'test' | null;
   /** URL of the image bytes, valid for this transport (web: with the launch token; Electron: xwb://). */
   url: string;
+  /** Base URL of its thumbnails (append `?size=64|128|256`), or null where the transport serves none. */
+  thumbUrl: string | null;
 }
 
 export interface ImageDetail extends ImageView {
@@ -734,6 +739,8 @@ export interface Responses extends AnnotationResponses, ReviewResponses, JobResp
   'datasets.import': ImportResultView;
   'datasets.generate': ImportResultView;
   'datasets.demo': ImportResultView | null;
+  /** The demo dataset's run (newest) and whether this call started it; runId null without a demo dataset. */
+  'datasets.demoTrain': { runId: number | null; started: boolean };
   'images.list': ImageListView;
   'images.detail': ImageDetail;
   'runs.list': RunView[];
@@ -785,19 +792,14 @@ export class ApiError extends Error {
   }
 }
 
-/** Validates a request at the boundary; the message names the offending field. */
+/** Validates a request at the boundary; the message is a sentence naming the field (messages.ts). */
 export function validateRequest<M extends Method>(method: M, body: unknown): ValidRequest<M> {
   const schema = requestSchemas[method];
   if (!schema) throw new ApiError(`unknown method "${String(method)}"`, 404);
   const r = schema.safeParse(body ?? {});
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue?.path.join('.') || undefined;
-    throw new ApiError(
-      `${method}: ${field ? `${field}: ` : ''}${issue?.message ?? 'invalid request'}`,
-      400,
-      field,
-    );
+    const field = r.error.issues[0]?.path.join('.') || undefined;
+    throw new ApiError(validationMessage(r.error.issues), 400, field);
   }
   return r.data as ValidRequest<M>;
 }

@@ -29,6 +29,11 @@ import {
 export interface UrlBuilder {
   image(imageId: number): string;
   explanation(explanationId: number): string;
+  /**
+   * A small copy of the image for grids, `?size=` appended by the renderer (web mode: /files/thumb/<id>).
+   * Transports without a thumbnail route leave it out and the grid loads the original.
+   */
+  thumb?(imageId: number): string;
 }
 
 /** What a handler knows of the call besides the request: who makes it (already authorised for the method). */
@@ -130,6 +135,12 @@ export class XwbService {
     return handler(req, { caller });
   }
 
+  /** The original behind an image's thumbnail, with its content hash (the thumbnail cache's key). */
+  thumbnailSource(imageId: number): { file: string; sha256: string } {
+    const { file } = this.imageFile(imageId);
+    return { file, sha256: this.store.images.get(imageId)!.sha256 };
+  }
+
   /** The file behind an image URL, checked to lie inside its dataset's folder (no path escapes). */
   imageFile(imageId: number): { file: string; format: string } {
     const im = this.store.images.get(imageId);
@@ -204,6 +215,7 @@ export class XwbService {
       label: im.label,
       split: im.split,
       url: this.urls.image(im.id),
+      thumbUrl: this.urls.thumb ? this.urls.thumb(im.id) : null,
     };
   }
 

@@ -1,3 +1,5 @@
+import { DEMO_NAME, demoTrainConfig } from '../data/demo.js';
+import type { EngineName } from '../engine/types.js';
 import type { ModelKind } from '../models/index.js';
 import { startTraining, type TrainingHandle } from '../training/background.js';
 import {
@@ -127,17 +129,37 @@ export function registerTrainingHandlers(service: XwbService): void {
     handle.result.finally(() => running.delete(runId)).catch(() => {});
   };
 
-  service.register('train.start', async (req) => {
-    if (!service.store.datasets.getById(req.datasetId)) {
-      throw new ApiError(`no dataset ${req.datasetId}`, 404, 'datasetId');
-    }
-    const input = configOf(service, req);
-    const handle = startTraining(service.store.path, input, req.engine ? { engine: req.engine } : {});
+  /** Starts a run in a worker and relays its events; resolves with its id once it exists. */
+  const launch = async (input: TrainConfigInput, engine?: EngineName): Promise<{ runId: number }> => {
+    const handle = startTraining(service.store.path, input, engine ? { engine } : {});
     const runId = await handle.runId.catch((e: Error) => {
       throw new ApiError(`training could not start: ${e.message}`, 500);
     });
     relay(runId, handle);
     return { runId };
+  };
+
+  service.register('train.start', async (req) => {
+    if (!service.store.datasets.getById(req.datasetId)) {
+      throw new ApiError(`no dataset ${req.datasetId}`, 404, 'datasetId');
+    }
+    return launch(configOf(service, req), req.engine);
+  });
+
+  // First start: the demo model, once per store (a second call, or a reload, finds the run already there).
+  let demoStarting: Promise<{ runId: number | null; started: boolean }> | null = null;
+  service.register('datasets.demoTrain', async () => {
+    demoStarting ??= (async () => {
+      const demo = service.store.datasets.list().find((d) => d.name === DEMO_NAME);
+      if (!demo) return { runId: null, started: false };
+      const runs = service.store.runs.list({ datasetId: demo.id });
+      if (runs.length > 0) return { runId: runs[0].id, started: false };
+      const { runId } = await launch(demoTrainConfig(demo.id));
+      return { runId, started: true };
+    })().finally(() => {
+      demoStarting = null;
+    });
+    return demoStarting;
   });
 
   // Shutting the transport down stops running trainings cleanly (they end 'cancelled', checkpoints kept).

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Store } from '../store/index.js';
+import type { TrainConfigInput } from '../training/config.js';
 import { type ImportReport, importDataset } from './import/import.js';
 import { generateDataset } from './synthetic/generate.js';
 
@@ -32,4 +33,30 @@ export async function ensureDemoDataset(
   const dir = join(datasetsFolder(store), DEMO_NAME);
   if (!existsSync(dir)) await generateDataset(dir, DEMO_OPTIONS, onProgress);
   return importDataset(store, dir, { name: DEMO_NAME });
+}
+
+/**
+ * The demo model trained on first start: the current defaults of `xwb train` for everything about the model
+ * (kind, layout, optimiser, rates, α), only smaller images, a narrower first stage and a few epochs per phase, so it finishes in
+ * about a minute on the WebAssembly engine of a 2-core machine and the newcomer sees an explanation soon.
+ */
+export const DEMO_TRAINING = {
+  inputSize: 32,
+  /** Channels of the first stage (the default is 32): at 8 an epoch takes a few seconds on wasm. */
+  base: 8,
+  epochs: { classifier: 4, explainer: 3, joint: 6 },
+} as const;
+
+/** The training config of the demo model for the demo dataset `datasetId` (resolveTrainConfig fills the rest). */
+export function demoTrainConfig(datasetId: number): TrainConfigInput {
+  const e = DEMO_TRAINING.epochs;
+  return {
+    datasetId,
+    model: { inputSize: DEMO_TRAINING.inputSize, base: DEMO_TRAINING.base },
+    phases: {
+      classifier: { epochs: e.classifier },
+      explainer: { epochs: e.explainer },
+      joint: { epochs: e.joint },
+    },
+  };
 }

@@ -19,6 +19,7 @@ import {
   raterCookieName,
   sameSecret,
 } from './guard.js';
+import { isThumbSize, THUMB_SIZES, ThumbnailCache, thumbsFolder } from './thumbs.js';
 
 /**
  * Web mode: the renderer and the contract over HTTP on loopback. Security model (the checks are in guard.ts):
@@ -75,6 +76,8 @@ export interface WebServerOptions {
   /** Only for tests: the launch token (otherwise a fresh random one). */
   token?: string;
   limits?: Partial<WebServerLimits>;
+  /** Where thumbnails are cached; default `thumbs/` beside the store. */
+  thumbsDir?: string;
   /** Told about server-level errors that are survived (e.g. failed accepts); default: stderr. */
   warn?: (message: string) => void;
 }
@@ -127,6 +130,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const staticRoot = resolve(opts.staticDir);
   const { service } = opts;
   const clients = new Set<ServerResponse>();
+  const thumbs = new ThumbnailCache(opts.thumbsDir ?? thumbsFolder(service.store.path));
   const onEvent = (e: XwbEvent) => {
     const frame = `data: ${JSON.stringify(e)}\n\n`;
     for (const c of clients) c.write(frame);
@@ -275,16 +279,30 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       authorise(service.store, caller, { kind: 'workbench' });
       return openEvents(req, res);
     }
-    const m = /^\/files\/(image|explanation)\/([1-9][0-9]{0,14})$/.exec(path);
+    const m = /^\/files\/(image|explanation|thumb)\/([1-9][0-9]{0,14})$/.exec(path);
     if (!m) return sendJson(res, 404, { error: 'not found' });
     const idNum = Number(m[2]);
     authorise(
       service.store,
       caller,
-      m[1] === 'image'
-        ? { kind: 'file.image', imageId: idNum }
-        : { kind: 'file.explanation', explanationId: idNum },
+      m[1] === 'explanation'
+        ? { kind: 'file.explanation', explanationId: idNum }
+        : { kind: 'file.image', imageId: idNum },
     );
+    if (m[1] === 'thumb') {
+      const size = Number(url.searchParams.get('size') ?? '128');
+      if (!isThumbSize(size))
+        return sendJson(res, 400, { error: `thumbnail size must be one of ${THUMB_SIZES.join(', ')} px` });
+      // Same checks as the original: an id the store knows, a file inside its dataset folder.
+      const { file } = await thumbs.get(service.thumbnailSource(idNum), size);
+      const headers = {
+        'content-type': 'image/webp',
+        // Keyed by content, so a browser may keep it; an image changed on disk gets a new import and hash.
+        'cache-control': 'private, max-age=86400',
+        'x-content-type-options': 'nosniff',
+      };
+      return sendFile(res, file, headers, `thumbnail of image ${idNum}`, req.method);
+    }
     if (m[1] === 'image') {
       const { file, format } = service.imageFile(idNum);
       const headers = {

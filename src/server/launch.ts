@@ -31,6 +31,7 @@ export async function serveWorkbench(
     urls: {
       image: (id) => `/files/image/${id}`,
       explanation: (id) => `/files/explanation/${id}`,
+      thumb: (id) => `/files/thumb/${id}`,
     },
   });
   await (await import('../api/register.js')).registerAllHandlers(service);

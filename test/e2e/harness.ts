@@ -175,16 +175,18 @@ export async function pageCallOk<T>(page: Page, method: string, body: unknown): 
 }
 
 /**
- * Opens a screen after a (re)load of a workbench that has datasets. The app switches to the gallery once its
- * datasets are loaded, which overrides a screen chosen before that (a race the machine's load decides), so the
- * gallery is waited for first.
+ * Opens a screen after a (re)load of a workbench that has datasets. Once its datasets are loaded the app shows the
+ * screen the address names (the gallery for a bare address), which overrides a screen chosen before that (a race
+ * the machine's load decides), so the end of loading is waited for first.
  */
 export async function openScreen(
   page: Page,
   screen: 'image' | 'training' | 'jobs' | 'review',
 ): Promise<void> {
-  await page.locator('button[data-screen=gallery].active').waitFor();
+  await page.locator('nav button.active').waitFor();
+  await page.locator('main > p.center', { hasText: 'Loading…' }).waitFor({ state: 'detached' });
   await page.locator(`button[data-screen=${screen}]`).click();
+  await page.locator(`button[data-screen=${screen}].active`).waitFor();
 }
 
 /** What an overlay canvas shows: shares of its pixels that are drawn, and drawn strongly on either kind of scale. */

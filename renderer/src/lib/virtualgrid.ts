@@ -64,3 +64,50 @@ export function scrollToShow(
   if (bottom > scrollTop + viewportHeight) return Math.max(0, bottom - viewportHeight);
   return scrollTop;
 }
+
+/**
+ * The index a navigation key moves the gallery's selection to (null: not a grid key). Left/Right step one image,
+ * Up/Down one row, PageUp/PageDown a screenful of rows, Home/End to the ends; always within [0, count).
+ */
+export function gridKeyTarget(
+  key: string,
+  index: number,
+  columns: number,
+  count: number,
+  rowsPerPage: number,
+): number | null {
+  if (count <= 0) return null;
+  const c = Math.max(1, columns);
+  const page = Math.max(1, rowsPerPage) * c;
+  let next: number;
+  switch (key) {
+    case 'ArrowRight':
+      next = index + 1;
+      break;
+    case 'ArrowLeft':
+      next = index - 1;
+      break;
+    case 'ArrowDown':
+      next = index + c;
+      break;
+    case 'ArrowUp':
+      next = index - c;
+      break;
+    case 'PageDown':
+      next = index + page;
+      break;
+    case 'PageUp':
+      next = index - page;
+      break;
+    case 'Home':
+      next = 0;
+      break;
+    case 'End':
+      next = count - 1;
+      break;
+    default:
+      return null;
+  }
+  // Down from the last partial row lands on the last image rather than nowhere.
+  return Math.min(count - 1, Math.max(0, next));
+}

@@ -2,13 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { XwbService } from '../../api/service.js';
 import { ensureDemoDataset } from '../../data/demo.js';
 import type { Store } from '../../store/index.js';
 import type { Command, Io } from '../command.js';
 import { createProgress } from '../progress.js';
 import { openCliStore } from '../store.js';
 import { formatDatasetSummary } from './datasets.js';
-import { serveCommand } from './serve.js';
+import { serveWorkbenchCommand } from './serve.js';
 
 /** Generates and imports the demo dataset when the store has no dataset yet. */
 export async function ensureDemo(store: Store, io: Io, quiet: boolean): Promise<void> {
@@ -16,6 +17,21 @@ export async function ensureDemo(store: Store, io: Io, quiet: boolean): Promise<
   const report = await ensureDemoDataset(store, (d, t) => bar.update(d, t));
   bar.done();
   if (report && !quiet) io.out(`generated the demo dataset in ${report.dataset.sourcePath}`);
+}
+
+/**
+ * First start: the small demo model trains in the background (its progress shows in the workbench), so a newcomer
+ * sees an explanation within a minute or two. Nothing happens once the demo dataset has a run.
+ */
+export async function trainDemoModel(service: XwbService, io: Io): Promise<void> {
+  try {
+    const r = await service.call('datasets.demoTrain', {});
+    if (r.started)
+      io.err(`training the demo model in the background (run ${r.runId}); watch it in the workbench`);
+  } catch (e) {
+    // The workbench works without it; say why, and let the user train from the Training screen.
+    io.err(`warning: the demo model could not start training: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -38,7 +54,8 @@ export const startCommand: Command = {
   name: 'start',
   summary:
     'Start the workbench: the desktop window where Electron is installed, otherwise web mode in your browser. ' +
-    'A new store gets a generated demo dataset. --headless prints what the store holds and exits.',
+    'A new store gets a generated demo dataset, and (in web mode) a small demo model trained in the background. ' +
+    '--headless prints what the store holds and exits.',
   usage: 'xwb start [--db PATH] [--headless] [--port N] [--host IP] [--allow-non-loopback] [--json]',
   positionals: [0, 0],
   options: {
@@ -77,7 +94,7 @@ export const startCommand: Command = {
         return await new Promise<number>((done) => child.on('exit', (code) => done(code ?? 0)));
       }
     }
-    io.out('Electron is not installed here: starting the workbench in web mode.');
-    return serveCommand.run(args, io);
+    if (!args.values.json) io.out('Electron is not installed here: starting the workbench in web mode.');
+    return serveWorkbenchCommand(args, io, { afterStart: trainDemoModel });
   },
 };
