@@ -7,5 +7,9 @@
  * and wasm backends register themselves against this same core when `initEngine` loads them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerCpuKernels } from './kernels/resize_nearest_grad_cpu.js';
+
+// tfjs 4.22's cpu ResizeNearestNeighborGrad is wrong past the first image of a batch (see that file).
+registerCpuKernels(tf);
 
 export { tf };

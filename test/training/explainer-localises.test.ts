@@ -14,11 +14,11 @@ import { after, before, test } from 'node:test';
 import { importDataset } from '../../src/data/import/import.js';
 import { generateDataset } from '../../src/data/synthetic/generate.js';
 import { defaultShapeCount } from '../../src/data/synthetic/options.js';
-import { openStore } from '../../src/store/index.js';
 import type { EngineInfo } from '../../src/engine/types.js';
 import { classBoxes, groundTruth } from '../../src/evaluate/groundtruth.js';
 import { loadRunModel } from '../../src/explain/run-model.js';
 import { relevanceMass } from '../../src/metrics/localisation/relevance-mass-accuracy.js';
+import { openStore } from '../../src/store/index.js';
 import { listSplit } from '../../src/training/data/load.js';
 import { train } from '../../src/training/trainer.js';
 import { type Fixture, wasm } from './helpers.js';
@@ -33,7 +33,7 @@ before(async () => {
   await generateDataset(datasetDir, {
     width: 64,
     height: 64,
-    images: 240,
+    images: 400,
     colourCue: true,
     shapesPerImage: defaultShapeCount(64, 64),
     seed: 7,
@@ -78,7 +78,14 @@ test('the default explainer localises the target: mass in box several times unif
     const pixels = inputs.map((i) => i.pixels);
     const t = rm.classes.indexOf(target);
     const probs = await rm.probabilities(pixels);
-    const maps = (await rm.explain('explainer', pixels, images.map(() => t), {})).maps;
+    const maps = (
+      await rm.explain(
+        'explainer',
+        pixels,
+        images.map(() => t),
+        {},
+      )
+    ).maps;
     let correct = 0;
     const mass: number[] = [];
     const uniform: number[] = [];
