@@ -71,7 +71,7 @@ async function waitDone(runId: number): Promise<void> {
   }
 }
 
-test('start from a run with only the explainer phase; the white-map warning shows as a banner', {
+test('start from a run with only the explainer phase; a map that does not move shows a warning banner', {
   skip: NO_BROWSER,
 }, async () => {
   await page.goto(server!.launchUrl);
@@ -104,10 +104,11 @@ test('start from a run with only the explainer phase; the white-map warning show
   await page.screenshot({ path: join(SHOTS, 'training-finetune-form.png') });
   await form.getByRole('button', { name: 'Start training' }).click();
 
-  const banner = page.locator('.banner[data-code=saturated]');
-  await banner.waitFor({ timeout: 120_000 });
-  assert.match((await banner.textContent()) ?? '', /The explanation map selects nothing/);
-  assert.match((await banner.textContent()) ?? '', /What to change:.*--l1/);
+  // At a learning rate of 1e-6 the map stays where it started: white for the reference head, an almost
+  // image-independent grey for the default sigmoid head. Either is reported as it happens.
+  const banner = page.locator('.banner[data-code=saturated], .banner[data-code=flat]');
+  await banner.first().waitFor({ timeout: 120_000 });
+  assert.match((await banner.first().textContent()) ?? '', /What to change:/);
   await page.screenshot({ path: join(SHOTS, 'training-warning.png'), fullPage: true });
 
   const runs = await pageCallOk<{ id: number; config: { initFrom: unknown } }[]>(page, 'runs.list', {});
@@ -118,6 +119,6 @@ test('start from a run with only the explainer phase; the white-map warning show
   await page.reload();
   await openScreen(page, 'training');
   await page.locator('.runs tr', { hasText: `#${tuned.id}` }).click();
-  await page.locator('.banner[data-code=saturated]').waitFor();
+  await page.locator('.banner[data-code=saturated], .banner[data-code=flat]').first().waitFor();
   assert.deepEqual(errors, []);
 });
