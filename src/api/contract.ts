@@ -46,6 +46,8 @@ export const trainRequestSchema = z
     size: z.number().int().min(16).max(512).optional(),
     base: z.number().int().min(2).max(64).optional(),
     batchNorm: z.boolean().optional(),
+    /** expclass: the paper's own layout (`xwb train --faithful`: transposed convs, tanh-then-ReLU head, no BN). */
+    faithful: z.boolean().optional(),
     /** Start from another run's weights (fine-tuning): its final (best) or its last checkpoint. */
     initFrom: z
       .object({ runId: id, checkpoint: z.enum(['best', 'last']).default('best') })

@@ -3,6 +3,7 @@ import type { EngineName } from '../engine/types.js';
 import type { ModelKind } from '../models/index.js';
 import { startTraining, type TrainingHandle } from '../training/background.js';
 import {
+  FAITHFUL_MODEL,
   KIND_PHASES,
   onlyPhases,
   type PhaseName,
@@ -44,6 +45,9 @@ export function trainConfigFromRequest(req: TrainRequest, inherited?: ModelKind)
     ...(req.size !== undefined || !fine ? { inputSize: req.size ?? 64 } : {}),
     ...(req.base !== undefined || !fine ? { base: req.base ?? 32 } : {}),
     ...(req.batchNorm !== undefined || !fine ? { batchNorm: req.batchNorm ?? true } : {}),
+    ...(req.faithful
+      ? { ...FAITHFUL_MODEL, ...(req.batchNorm !== undefined ? { batchNorm: req.batchNorm } : {}) }
+      : {}),
   };
   return {
     datasetId: req.datasetId,

@@ -66,7 +66,7 @@ test('unknown methods and bad requests never reach the core; the error names the
   if (!bad.ok) {
     assert.equal(bad.error.status, 400);
     assert.equal(bad.error.field, 'alpha.2');
-    assert.match(bad.error.error, /^train\.start: alpha\.2: /);
+    assert.match(bad.error.error, /^alpha \(item 3\) must be at most 1/);
   }
   const extra = await handle(app, 'app.info', { sneaky: true });
   assert.equal(extra.ok, false);

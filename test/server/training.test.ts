@@ -138,6 +138,9 @@ test('fine-tuning through the API: initFrom + phases, a warning event the moment
   const source = await call('train.start', {
     ...common,
     model: 'expclass',
+    // The reference head starts white (BN β 3, tanh); the default sigmoid starts grey.
+    faithful: true,
+    batchNorm: true,
     epochs: [1, 5, 5],
     phases: ['classifier'],
   });

@@ -16,15 +16,52 @@ test('defaults: expclass with the three phases of the brief, JSON round trip', (
   const c = resolveTrainConfig({ datasetId: 3 });
   assert.equal(c.model.kind, 'expclass');
   assert.deepEqual(activePhases(c), ['classifier', 'explainer', 'joint']);
+  // The default layout's phases (docs/paper-reproduction.md, "Why the default is what it is").
   assert.deepEqual(
-    activePhases(c).map((p) => [c.phases[p]!.epochs, c.phases[p]!.alpha, c.phases[p]!.lr]),
+    activePhases(c).map((p) => [
+      c.phases[p]!.epochs,
+      c.phases[p]!.alpha,
+      c.phases[p]!.optimizer,
+      c.phases[p]!.lr,
+    ]),
     [
-      [10, 1, 0.01],
-      [10, 0.25, 0.01],
-      [50, 0.9, 0.001],
+      [10, 1, 'adam', 0.001],
+      [10, 2 / 3, 'adam', 0.001],
+      [20, 2 / 3, 'adam', 0.0003],
     ],
   );
-  assert.equal(c.phases.classifier!.weightDecay, 1e-4);
+  assert.equal(c.phases.classifier!.weightDecay, 0);
+  assert.deepEqual(
+    [c.model.explainerUpsample, c.model.explainerHead, c.model.gateAt, c.frozenStatistics],
+    ['resize', 'sigmoid', 'stages', false],
+  );
+  // The reference layout keeps the reference's SGD defaults.
+  const ref = resolveTrainConfig({
+    datasetId: 3,
+    model: { explainerHead: 'tanh-relu', explainerUpsample: 'transpose' },
+  });
+  assert.deepEqual(
+    activePhases(ref).map((p) => [
+      ref.phases[p]!.epochs,
+      ref.phases[p]!.alpha,
+      ref.phases[p]!.optimizer,
+      ref.phases[p]!.lr,
+    ]),
+    [
+      [10, 1, 'sgd', 0.01],
+      [10, 0.25, 'sgd', 0.01],
+      [50, 0.9, 'sgd', 0.001],
+    ],
+  );
+  assert.equal(ref.phases.classifier!.weightDecay, 1e-4);
+  assert.equal(ref.model.explainerBias, 3);
+  // A version-1 config (stored before the layout options) reads as the reference layout it was trained with.
+  const { frozenStatistics: _notInVersion1, ...stored } = JSON.parse(JSON.stringify(ref));
+  const v1 = resolveTrainConfig({ ...stored, version: 1, model: { kind: 'expclass' } });
+  assert.deepEqual(
+    [v1.model.explainerHead, v1.model.explainerUpsample, v1.frozenStatistics],
+    ['tanh-relu', 'transpose', true],
+  );
   assert.equal(c.data.maskSource, 'none');
   // Stored and read back (as a resume does), the config resolves to itself.
   assert.deepEqual(resolveTrainConfig(JSON.parse(JSON.stringify(configToJson(c)))), c);
@@ -42,11 +79,12 @@ test('each kind has its own phases; 0-epoch phases are skipped', () => {
 test('an optimiser without a rate gets its own default rate and weight decay', () => {
   const c = resolveTrainConfig({
     datasetId: 1,
-    phases: { classifier: { optimizer: 'adadelta' }, joint: { optimizer: 'adam' } },
+    phases: { classifier: { optimizer: 'adadelta' }, joint: { optimizer: 'sgd' } },
   });
   assert.equal(c.phases.classifier!.lr, 1);
   assert.equal(c.phases.classifier!.weightDecay, 0);
-  assert.equal(c.phases.joint!.lr, 0.001);
+  assert.equal(c.phases.joint!.lr, 0.01);
+  assert.equal(c.phases.joint!.weightDecay, 1e-4);
 });
 
 test('validation names the field and the problem', () => {
@@ -95,7 +133,13 @@ test('gamma > 0 defaults the masks to the ground-truth boxes', () => {
 
 test('loss.l1 sets α = 1/(1 + λ) and β = 1 in the explainer phases only; Keras factors are converted', () => {
   const mean = resolveTrainConfig({ datasetId: 1, loss: { l1: { weight: 0.25 } } });
-  assert.deepEqual(phaseObjective(mean, 'explainer'), { alpha: 0.8, beta: 1, gamma: 0, blockDiagonal: 0 });
+  assert.deepEqual(phaseObjective(mean, 'explainer'), {
+    alpha: 0.8,
+    beta: 1,
+    gamma: 0,
+    blockDiagonal: 0,
+    delta: 0,
+  });
   assert.equal(phaseObjective(mean, 'classifier').alpha, 1);
   const keras = resolveTrainConfig({
     datasetId: 1,
@@ -149,7 +193,7 @@ test('initFrom and the phase selection resolve, validate and survive a store rou
   assert.equal(c.phases.classifier!.epochs, 0);
   assert.equal(c.phases.classifier!.lr, 0.5, 'a deselected phase keeps what else was given');
   assert.equal(c.phases.explainer!.epochs, 3);
-  assert.equal(c.phases.joint!.epochs, 50);
+  assert.equal(c.phases.joint!.epochs, 20);
   assert.deepEqual(resolveTrainConfig(JSON.parse(JSON.stringify(configToJson(c)))), c);
   assert.equal(resolveTrainConfig({ datasetId: 1 }).initFrom, null);
   assert.deepEqual(resolveTrainConfig({ datasetId: 1, initFrom: { run: 3, checkpoint: 'last' } }).initFrom, {
