@@ -35,6 +35,8 @@ function explainerOnly(datasetId: number, over: Partial<TrainConfigInput> = {}):
     data: { batchSize: 8 },
     seed: 11,
     patience: 0,
+    // Frozen means bit for bit here: the classifier's batch norm stays in inference mode.
+    frozenStatistics: true,
     initFrom: { run: sourceRun },
     ...over,
   };

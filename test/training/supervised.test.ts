@@ -59,7 +59,8 @@ async function insideOverOutside(runId: number): Promise<number> {
 test('should-highlight marks supervise the explainer: the hybrid term is logged and the map moves towards the marks', async () => {
   const config = (gamma: number) =>
     tinyConfig(fx.datasetId, {
-      model: { kind: 'expclass', inputSize: 32, base: 4 },
+      model: { kind: 'expclass', inputSize: 32, base: 4, explainerHead: 'tanh-relu', explainerUpsample: 'transpose' },
+      frozenStatistics: true,
       phases: {
         classifier: { epochs: 1, alpha: 1 },
         explainer: { epochs: 4, alpha: 0.5, optimizer: 'adam', lr: 0.02 },

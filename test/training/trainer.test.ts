@@ -134,8 +134,10 @@ test('checkpoint save and load give identical predictions', async () => {
 });
 
 test('expclass: three phases, each freezes what it must, and the same config gives the same numbers', async () => {
+  // The freezing rules of the reference: the explainer phase keeps the classifier in inference mode.
   const config = tinyConfig(small.datasetId, {
     model: { kind: 'expclass', inputSize: 32, base: 4 },
+    frozenStatistics: true,
     phases: {
       classifier: { epochs: 2, optimizer: 'adam', lr: 0.003 },
       explainer: { epochs: 2, optimizer: 'adam', lr: 0.003 },
@@ -227,7 +229,7 @@ test('a dead explainer is detected, reported and ends its phase', async () => {
     small.store,
     tinyConfig(small.datasetId, {
       // tanh(−3) < 0, so ReLU makes the map 0 everywhere from the first step: the forced dead case.
-      model: { kind: 'expclass', inputSize: 32, base: 4, explainerBias: -3 },
+      model: { kind: 'expclass', inputSize: 32, base: 4, explainerBias: -3, explainerHead: 'tanh-relu', explainerUpsample: 'transpose' },
       phases: { classifier: { epochs: 1 }, explainer: { epochs: 3 }, joint: { epochs: 1 } },
     }),
     { engine, onEvent: (e) => e.type === 'warning' && warnings.push(e.message) },
