@@ -139,7 +139,7 @@ async function main() {
         const grad = (await rm.explain('gradient', pixels, classes, {})).maps;
         const pos: number[] = [];
         const neg: number[] = [];
-        images.forEach((im, i) => (labels[i] === targetIndex ? pos : neg).push(i));
+        for (let i = 0; i < images.length; i++) (labels[i] === targetIndex ? pos : neg).push(i);
         const masks = pos.map(
           (i) => groundTruth(classBoxes(store, images[i], target), inputs[i].placement).mask.data,
         );

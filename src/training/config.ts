@@ -530,7 +530,7 @@ export function resolveTrainConfig(input: TrainConfigInput): TrainConfig {
     },
     frozenStatistics: bool(
       'frozenStatistics',
-      c.frozenStatistics ?? (c.version === 1 || model.batchNorm === false ? true : false),
+      c.frozenStatistics ?? (c.version === 1 || model.batchNorm === false),
     ),
     resumedFrom: c.resumedFrom == null ? null : integer('resumedFrom', c.resumedFrom, 1),
     initFrom: resolveInitFrom(c.initFrom),

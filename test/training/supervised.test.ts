@@ -59,7 +59,13 @@ async function insideOverOutside(runId: number): Promise<number> {
 test('should-highlight marks supervise the explainer: the hybrid term is logged and the map moves towards the marks', async () => {
   const config = (gamma: number) =>
     tinyConfig(fx.datasetId, {
-      model: { kind: 'expclass', inputSize: 32, base: 4, explainerHead: 'tanh-relu', explainerUpsample: 'transpose' },
+      model: {
+        kind: 'expclass',
+        inputSize: 32,
+        base: 4,
+        explainerHead: 'tanh-relu',
+        explainerUpsample: 'transpose',
+      },
       frozenStatistics: true,
       phases: {
         classifier: { epochs: 1, alpha: 1 },

@@ -229,7 +229,14 @@ test('a dead explainer is detected, reported and ends its phase', async () => {
     small.store,
     tinyConfig(small.datasetId, {
       // tanh(−3) < 0, so ReLU makes the map 0 everywhere from the first step: the forced dead case.
-      model: { kind: 'expclass', inputSize: 32, base: 4, explainerBias: -3, explainerHead: 'tanh-relu', explainerUpsample: 'transpose' },
+      model: {
+        kind: 'expclass',
+        inputSize: 32,
+        base: 4,
+        explainerBias: -3,
+        explainerHead: 'tanh-relu',
+        explainerUpsample: 'transpose',
+      },
       phases: { classifier: { epochs: 1 }, explainer: { epochs: 3 }, joint: { epochs: 1 } },
     }),
     { engine, onEvent: (e) => e.type === 'warning' && warnings.push(e.message) },
