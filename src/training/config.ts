@@ -322,25 +322,28 @@ const VERSION_1_MODEL = {
   explainerBias: 3,
 } as const;
 
+/** Every field of `model`: what a config may name, and what a fine-tuned run inherits from its source. */
+export const MODEL_FIELDS = [
+  'kind',
+  'inputSize',
+  'base',
+  'batchNorm',
+  'dropout',
+  'explanationPool',
+  'explainerBias',
+  'explainerUpsample',
+  'explainerHead',
+  'explainerBatchNorm',
+  'gateAt',
+  'maskFill',
+  'generatorFilters',
+  'conv1x1',
+] as const satisfies readonly (keyof ModelConfig)[];
+
 function resolveModel(raw: unknown, version: number): ModelConfig {
   const given = object('model', raw);
   const m = version === 1 ? { ...VERSION_1_MODEL, ...given } : given;
-  rejectUnknown('model', m, [
-    'kind',
-    'inputSize',
-    'base',
-    'batchNorm',
-    'dropout',
-    'explanationPool',
-    'explainerBias',
-    'explainerUpsample',
-    'explainerHead',
-    'explainerBatchNorm',
-    'gateAt',
-    'maskFill',
-    'generatorFilters',
-    'conv1x1',
-  ]);
+  rejectUnknown('model', m, MODEL_FIELDS);
   const inputSize = integer('model.inputSize', m.inputSize ?? 224, SIZE_MULTIPLE, 4096);
   if (inputSize % SIZE_MULTIPLE !== 0) {
     fail(

@@ -18,6 +18,7 @@ import {
   activePhases,
   ConfigError,
   type InitFrom,
+  MODEL_FIELDS,
   type ModelConfig,
   type PhaseName,
   resolveTrainConfig,
@@ -31,23 +32,6 @@ export interface InitSource {
   config: TrainConfig;
   checkpoint: Checkpoint;
 }
-
-const MODEL_FIELDS = [
-  'kind',
-  'inputSize',
-  'base',
-  'batchNorm',
-  'dropout',
-  'explanationPool',
-  'explainerBias',
-  'explainerUpsample',
-  'explainerHead',
-  'explainerBatchNorm',
-  'gateAt',
-  'maskFill',
-  'generatorFilters',
-  'conv1x1',
-] as const satisfies readonly (keyof ModelConfig)[];
 
 /** The resolved config of run `runId`, for inheriting from it; errors name the run and the store. */
 export function sourceRunConfig(store: Store, runId: number): { run: Run; config: TrainConfig } {

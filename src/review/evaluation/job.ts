@@ -3,8 +3,9 @@
  * never holds the server's event loop; its progress, end and cancellation as plain job states the API relays as
  * events. Kept small and local to review on purpose: a generic job module can take it over later.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Store } from '../../store/index.js';
+import { spawnModuleWorker } from '../../util/worker.js';
 import { planSize, sessionEvalPlan } from './plan.js';
 import type { EvalWorkerMessage, EvalWorkerRequest } from './worker.js';
 
@@ -18,14 +19,9 @@ export interface EvalJobState {
   error: string | null;
 }
 
-/** As training's worker (src/training/background.ts): from .ts sources, tsx's loader is registered first. */
+/** The worker thread of one job (from the .ts sources through tsx's loader: see spawnModuleWorker). */
 function spawn(workerData: EvalWorkerRequest): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  const bootstrap = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return spawnModuleWorker(new URL('./worker.js', import.meta.url), workerData, import.meta.url);
 }
 
 export class EvalJobs {
