@@ -16,6 +16,7 @@ import type { Checkpoint, ImageRecord, Store } from '../store/index.js';
 import { loadCheckpoint } from '../training/checkpoint.js';
 import {
   activePhases,
+  endsOnWhiteMaps,
   resolveTrainConfig,
   type TrainConfig,
   type TrainConfigInput,
@@ -219,6 +220,7 @@ export async function loadRunModel(
   if (dataset === undefined)
     throw new Error(`run ${runId}: its dataset ${run.datasetId} is no longer in the store`);
   const model = await loadCheckpoint(checkpoint);
+  model.explainerUntrained = endsOnWhiteMaps(config);
   if (model.classes !== dataset.classes.length || model.inputSize !== config.model.inputSize) {
     model.dispose();
     throw new Error(

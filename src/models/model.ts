@@ -48,6 +48,7 @@ class ComposedModel implements XwbModel {
   readonly denseKernels: tf.Variable[];
   private readonly classifierInputs: ('image' | 'map')[];
   private disposed = false;
+  explainerUntrained = false;
 
   constructor(
     readonly spec: ModelSpec,
@@ -106,7 +107,10 @@ class ComposedModel implements XwbModel {
       );
     }
     return tf.tidy(() => {
-      const white = this.parts.explainer === null || options.whiteExplanation === true;
+      const white =
+        this.parts.explainer === null ||
+        options.whiteExplanation === true ||
+        (this.explainerUntrained && options.whiteExplanation !== false);
       const explanation = white
         ? tf.ones([x.shape[0], s, s, 1])
         : (this.parts.explainer!.apply(x, {

@@ -114,6 +114,12 @@ export interface XwbModel {
   readonly variables: VariableGroups;
   /** Kernels [in, out] of the classifier's dense layers in order, for the block-diagonal L1 penalty. */
   readonly denseKernels: tf.Variable[];
+  /**
+   * True when the classifier was last trained on white maps (a run that ended after the classifier phase): its
+   * predictions then use the white map it learned with, and its explainer is untrained. Set by whoever loads a
+   * run's final model; an explicit `whiteExplanation: false` still runs the explainer.
+   */
+  explainerUntrained: boolean;
   /** Runs the model. The caller owns (and disposes) the returned tensors. */
   predict(x: tf.Tensor4D, options?: ForwardOptions): ModelOutputs;
   dispose(): void;

@@ -98,6 +98,8 @@ export interface LossConfig {
   blockDiagonal: number;
   /** δ of the deletion term in the phases that train the explainer (0 = off); see losses.ts. */
   deletion: number;
+  /** How the L1 term measures sparsity: the map's mean, or its mean relative to its maximum (losses.ts). */
+  sparsity: 'absolute' | 'relative';
   /** Inverse-frequency class weights in the cross-entropy. */
   classWeights: boolean;
 }
@@ -394,7 +396,7 @@ function resolveExplainerLayout(m: Record<string, unknown>) {
 
 function resolveLoss(raw: unknown): LossConfig {
   const l = object('loss', raw);
-  rejectUnknown('loss', l, ['beta', 'gamma', 'l1', 'blockDiagonal', 'classWeights', 'deletion']);
+  rejectUnknown('loss', l, ['beta', 'gamma', 'l1', 'blockDiagonal', 'classWeights', 'deletion', 'sparsity']);
   let l1: L1Weight | null = null;
   if (l.l1 !== undefined && l.l1 !== null) {
     const o = object('loss.l1', l.l1);
@@ -410,6 +412,7 @@ function resolveLoss(raw: unknown): LossConfig {
     l1,
     blockDiagonal: inRange('loss.blockDiagonal', l.blockDiagonal ?? 0, 0, 1e6),
     deletion: inRange('loss.deletion', l.deletion ?? 0, 0, 1e6),
+    sparsity: oneOf('loss.sparsity', l.sparsity ?? 'absolute', ['absolute', 'relative'] as const),
     classWeights: bool('loss.classWeights', l.classWeights ?? false),
   };
 }
@@ -600,6 +603,15 @@ export function activePhases(config: TrainConfig): PhaseName[] {
   return KIND_PHASES[config.model.kind].filter((p) => (config.phases[p]?.epochs ?? 0) > 0);
 }
 
+/**
+ * Whether a run's final classifier learned on white maps (its last phase is the classifier phase of an expclass
+ * model): then it must predict with a white map, and its explainer explains nothing yet.
+ */
+export function endsOnWhiteMaps(config: TrainConfig): boolean {
+  const phases = activePhases(config);
+  return config.model.kind === 'expclass' && phases[phases.length - 1] === 'classifier';
+}
+
 export function phaseConfig(config: TrainConfig, phase: PhaseName): PhaseConfig {
   const p = config.phases[phase];
   if (p === undefined)
@@ -615,20 +627,22 @@ export interface Objective {
   blockDiagonal: number;
   /** δ of the deletion term in this phase (0 when the explainer is frozen or the model has none). */
   delta: number;
+  /** Default 'absolute'. */
+  sparsity?: 'absolute' | 'relative';
 }
 
 /** α, β, γ and λ of one phase, with loss.l1 converted (see the module comment). */
 export function phaseObjective(config: TrainConfig, phase: PhaseName): Objective {
   const p = phaseConfig(config, phase);
-  const { l1, beta, gamma, blockDiagonal } = config.loss;
+  const { l1, beta, gamma, blockDiagonal, sparsity } = config.loss;
   const block = phaseTrainsClassifier(phase) ? blockDiagonal : 0;
   const delta = phaseTrainsExplainer(phase) && config.model.kind === 'expclass' ? config.loss.deletion : 0;
   if (l1 === null || !phaseTrainsExplainer(phase))
-    return { alpha: p.alpha, beta, gamma, blockDiagonal: block, delta };
+    return { alpha: p.alpha, beta, gamma, blockDiagonal: block, delta, sparsity };
   const s = config.model.inputSize;
   const lambda =
     l1.convention === 'keras' ? kerasL1ToMeanWeight(l1.weight, s, s, config.data.batchSize) : l1.weight;
-  return { alpha: meanWeightToAlpha(lambda), beta: 1, gamma, blockDiagonal: block, delta };
+  return { alpha: meanWeightToAlpha(lambda), beta: 1, gamma, blockDiagonal: block, delta, sparsity };
 }
 
 /**

@@ -30,6 +30,13 @@ export interface LossOptions {
    * images of these classes: in a "target or not" dataset the negative class has no evidence to delete.
    */
   deletionClasses?: readonly number[];
+  /**
+   * How the L1 term measures sparsity (default 'absolute'). 'absolute': mean |e|, the paper's term. 'relative':
+   * mean |e| / max |e| per image, the share of the image the map covers at its own scale. A classifier with batch
+   * normalisation undoes a uniform scaling of the map, so the absolute term can be lowered for free by dimming the
+   * whole map, until the sigmoid saturates and the map dies; the relative term is lowered only by concentrating.
+   */
+  sparsity?: 'absolute' | 'relative';
 }
 
 export interface ExplanationMasks {
@@ -114,6 +121,15 @@ export function crossEntropy(
 export function l1Loss(explanation: tf.Tensor4D): tf.Scalar {
   checkExplanation('l1Loss', explanation);
   return tf.tidy(() => tf.mean(tf.mean(tf.abs(explanation), [1, 2, 3])));
+}
+
+/** Mean |e| / (max |e| + ε) of each image, then the mean over the batch; see LossOptions.sparsity. */
+export function relativeL1Loss(explanation: tf.Tensor4D, eps = 1e-6): tf.Scalar {
+  checkExplanation('relativeL1Loss', explanation);
+  return tf.tidy(() => {
+    const a = tf.abs(explanation);
+    return tf.mean(tf.div(tf.mean(a, [1, 2, 3]), tf.add(tf.max(a, [1, 2, 3]), eps)));
+  });
 }
 
 /**
@@ -217,7 +233,10 @@ export function xwbLoss(inputs: LossInputs, options: LossOptions): LossParts {
   }
   return tf.tidy(() => {
     const ce = crossEntropy(logits, labels, options.classWeights);
-    const l1 = l1Loss(explanation);
+    const sparsity = options.sparsity ?? 'absolute';
+    if (sparsity !== 'absolute' && sparsity !== 'relative')
+      throw new Error(`loss option sparsity must be 'absolute' or 'relative', got ${String(sparsity)}`);
+    const l1 = sparsity === 'relative' ? relativeL1Loss(explanation) : l1Loss(explanation);
     const tv = tvLoss(explanation);
     const hybrid = masks ? hybridLoss(explanation, masks, options.hybridEps) : tf.scalar(0);
     const expl = tf.addN([tf.mul(beta, l1), tf.mul(1 - beta, tv), tf.mul(gamma, hybrid)]) as tf.Scalar;

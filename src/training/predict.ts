@@ -16,7 +16,13 @@ import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/index.js';
 import type { Store } from '../store/index.js';
 import { CHECKPOINTS_DIR, loadCheckpoint, SUMMARY_FILE } from './checkpoint.js';
-import { activePhases, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import {
+  activePhases,
+  endsOnWhiteMaps,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config.js';
 import { decodeImage } from './data/decode.js';
 import { type Placement, placeImage } from './data/placement.js';
 import type { TrainResult } from './events.js';
@@ -219,6 +225,7 @@ export async function predictImages(
     for (const f of inputs.files) targets.push(await fileTarget(f));
   }
   const model = await loadCheckpoint({ path: run.checkpoint, runId, phase: 'final', epoch: 0 });
+  model.explainerUntrained = endsOnWhiteMaps(run.config);
   try {
     const out: Prediction[] = [];
     options.onProgress?.(0, targets.length);

@@ -56,11 +56,12 @@ export interface StepContext {
 }
 
 function lossOptions(ctx: StepContext): LossOptions {
-  const { alpha, beta, gamma, delta } = ctx.objective;
+  const { alpha, beta, gamma, delta, sparsity } = ctx.objective;
   return {
     alpha,
     beta,
     gamma,
+    ...(sparsity === 'relative' ? { sparsity } : {}),
     ...(delta > 0 ? { delta, ...(ctx.deletionClasses ? { deletionClasses: ctx.deletionClasses } : {}) } : {}),
     ...(ctx.classWeights ? { classWeights: ctx.classWeights } : {}),
   };

@@ -250,3 +250,23 @@ test('predict leaves no tensors behind', () => {
   x.dispose();
   model.dispose();
 });
+
+test('a model whose classifier last trained on white maps predicts with the white map unless told otherwise', () => {
+  const exp = buildExpClass({ inputSize: 32, classes: 2, base: 4, seed: 3 });
+  const x = images(2, 32, 5);
+  try {
+    const white = exp.predict(x, { whiteExplanation: true });
+    const mapped = exp.predict(x);
+    exp.explainerUntrained = true;
+    const untrained = exp.predict(x);
+    const forced = exp.predict(x, { whiteExplanation: false });
+    assert.deepEqual(Array.from(untrained.logits.dataSync()), Array.from(white.logits.dataSync()));
+    assert.ok(range(untrained.explanation).min === 1, 'the map it reports is the white one it learned with');
+    assert.deepEqual(Array.from(forced.logits.dataSync()), Array.from(mapped.logits.dataSync()));
+    assert.notDeepEqual(Array.from(mapped.logits.dataSync()), Array.from(white.logits.dataSync()));
+    for (const o of [white, mapped, untrained, forced]) for (const t of Object.values(o)) t.dispose();
+  } finally {
+    x.dispose();
+    exp.dispose();
+  }
+});

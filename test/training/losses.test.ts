@@ -7,6 +7,7 @@ import {
   kerasL1ToMeanWeight,
   l1Loss,
   meanWeightToAlpha,
+  relativeL1Loss,
   tvLoss,
   xwbLoss,
 } from '../../src/training/losses.js';
@@ -71,6 +72,46 @@ test('L1: mean |e| per image, then over the batch', () => {
   const signed = tf.neg(e) as tf.Tensor4D;
   close(value(l1Loss(signed)), 0.375);
   tf.dispose([e, signed]);
+});
+
+test('relative L1: mean |e| / max |e| per image; uniform dimming leaves it unchanged', () => {
+  const e = maps();
+  // Image 0: mean 0.25, max 1 → 0.25. Image 1: mean 0.5, max 0.5 → 1 (it covers the whole image).
+  close(value(relativeL1Loss(e)), (0.25 + 1) / 2, 1e-5);
+  const dim = tf.mul(e, 0.01) as tf.Tensor4D;
+  // The same picture 100 times dimmer: unchanged but for ε = 1e-6 against the peak.
+  close(value(relativeL1Loss(dim)), (0.0025 / (0.01 + 1e-6) + 0.005 / (0.005 + 1e-6)) / 2, 1e-5);
+  // Where the absolute term falls 100-fold for the same picture.
+  close(value(l1Loss(dim)), 0.00375);
+  const total = (sparsity: 'absolute' | 'relative') => {
+    const parts = xwbLoss(
+      { logits: tf.zeros([2, 2]), labels: tf.tensor1d([0, 1], 'int32'), explanation: e },
+      { alpha: 0.5, beta: 1, sparsity },
+    );
+    const l1 = parts.l1.dataSync()[0];
+    tf.dispose(Object.values(parts));
+    return l1;
+  };
+  close(total('relative'), 0.625, 1e-5);
+  close(total('absolute'), 0.375);
+  tf.dispose([e, dim]);
+});
+
+test('relative L1: its gradient pushes the peak up and the rest down (finite differences)', () => {
+  const base = [0.9, 0.2, 0.4, 0.1];
+  const f = (v: number[]) => value(relativeL1Loss(tf.tensor4d(v, [1, 2, 2, 1])));
+  const g = tf.grad((x: tf.Tensor) => relativeL1Loss(x as tf.Tensor4D))(tf.tensor4d(base, [1, 2, 2, 1]));
+  const grad = Array.from(g.dataSync());
+  g.dispose();
+  const h = 1e-3;
+  for (let i = 0; i < base.length; i++) {
+    const up = base.slice();
+    const down = base.slice();
+    up[i] += h;
+    down[i] -= h;
+    close(grad[i], (f(up) - f(down)) / (2 * h), 1e-3);
+  }
+  assert.ok(grad[0] < 0 && grad.slice(1).every((d) => d > 0));
 });
 
 test('TV: vertical plus horizontal mean absolute difference inside each image', () => {

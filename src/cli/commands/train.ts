@@ -156,6 +156,9 @@ export function configFromArgs(args: ParsedArgs, datasetId: number, inherited?: 
   const loss: NonNullable<TrainConfigInput['loss']> = { l1 };
   if (v.beta !== undefined) loss.beta = numberOption(v, 'beta', 0.9, 0, 1);
   if (v.gamma !== undefined) loss.gamma = numberOption(v, 'gamma', 0, 0);
+  const sparsity = choice('sparsity', ['absolute', 'relative'] as const);
+  if (sparsity) loss.sparsity = sparsity;
+  if (v.deletion !== undefined) loss.deletion = numberOption(v, 'deletion', 0, 0);
   if (v['block-l1'] !== undefined) loss.blockDiagonal = numberOption(v, 'block-l1', 0, 0);
   if (v['class-weights']) loss.classWeights = true;
   const data: NonNullable<TrainConfigInput['data']> = {};
@@ -360,7 +363,7 @@ export const trainCommand: Command = {
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
     '[--faithful] [--upsample resize|transpose] [--head sigmoid|tanh-relu] [--explainer-bias B] [--explainer-bn] ' +
     '[--gate stages|input] [--mask-fill auto|V] [--frozen-statistics] ' +
-    '[--block-l1 L] [--phases classifier,explainer,joint] [--init-from RUN [--init-checkpoint best|last]] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
+    '[--block-l1 L] [--deletion D] [--sparsity absolute|relative] [--phases classifier,explainer,joint] [--init-from RUN [--init-checkpoint best|last]] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
   options: {
     model: { type: 'string' },
@@ -389,6 +392,8 @@ export const trainCommand: Command = {
     flip: { type: 'boolean' },
     'class-weights': { type: 'boolean' },
     'block-l1': { type: 'string' },
+    deletion: { type: 'string' },
+    sparsity: { type: 'string' },
     'mask-source': { type: 'string' },
     replicas: { type: 'string' },
     'micro-batch': { type: 'string' },

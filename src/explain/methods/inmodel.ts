@@ -21,6 +21,12 @@ export const explainerMap = defineMethod({
         `explain explainer: a ${model.kind} model has no explainer of its own; use a post-hoc method (e.g. gradcam)`,
       );
     }
+    if (model.explainerUntrained) {
+      throw new Error(
+        'explain explainer: this run trained only its classifier (on white maps), so its explainer is untrained; ' +
+          'train the explainer phases from it (xwb train DATASET --init-from RUN --phases explainer,joint) or use a post-hoc method',
+      );
+    }
     const map = tf.tidy(() => {
       const { logits, explanation } = model.predict(x, { training: false });
       logits.dispose();
