@@ -86,6 +86,19 @@ export function assertNoPassword(url: string): void {
   }
 }
 
+/**
+ * Closes a pg-native connection. libpq's binding closes its socket watcher with uv_close and at once lets the
+ * JavaScript object go; if the garbage collector frees it before the loop finishes that close, libuv aborts the
+ * process (`uv__finish_close: Assertion ... UV_HANDLE_CLOSING failed`, seen at exit under the test runner). So the
+ * object is kept referenced for a while after finishing.
+ */
+const finishing = new Set<unknown>();
+export function finishConnection(client: { pq: { finish(): void } }): void {
+  client.pq.finish();
+  finishing.add(client);
+  setTimeout(() => finishing.delete(client), 1000).unref();
+}
+
 let nativeClass: NativeClientClass | undefined;
 let pgTypes: PgTypes | undefined;
 
@@ -304,6 +317,6 @@ export class PostgresEngine implements Engine {
   }
 
   close(): void {
-    this.client.pq.finish();
+    finishConnection(this.client);
   }
 }
