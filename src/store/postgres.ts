@@ -8,45 +8,22 @@
  *   read-check-write in a transaction cannot interleave with another writer on either engine;
  * - errors become PostgresError with the SQLSTATE, which context.ts classifies like SQLite's codes.
  * The schema version lives in a one-row table `xwb_schema` (PostgreSQL has no user_version).
+ * The connection is pg-native's in the main thread and a bridged `pg` client in worker threads (pg-connection.ts).
  */
-import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import {
   assertSynchronous,
   type Engine,
   type Param,
-  PostgresError,
   type RunResult,
   toNumberedPlaceholders,
 } from './engine.js';
+import { connectBridged, connectNative, type PgConnection } from './pg-connection.js';
 
-/** The part of pg-native (and its libpq binding) this engine uses. */
-interface Libpq {
-  resultErrorFields(): { sqlState?: string } | undefined;
-  cmdTuples(): string;
-  finish(): void;
-}
-interface NativeClient {
-  pq: Libpq;
-  connectSync(conninfo: string): void;
-  querySync(text: string, values?: (string | null)[]): Record<string, unknown>[];
-  prepareSync(name: string, text: string, nParams: number): void;
-  executeSync(name: string, values: (string | null)[]): Record<string, unknown>[];
-}
-type TypeParser = (text: string) => unknown;
-interface PgTypes {
-  getTypeParser(oid: number, format?: string): TypeParser;
-}
-type NativeClientClass = new (config: {
-  types: { getTypeParser(oid: number, format?: string): TypeParser };
-}) => NativeClient;
-
-export const MISSING_PG_NATIVE =
-  'team mode needs pg-native; install libpq-dev and reinstall (npm install builds it against libpq)';
+export { MISSING_PG_NATIVE } from './pg-connection.js';
 
 /** Lock key of the store-wide write lock: the application id 'XWB1'. */
 const WRITE_LOCK = 0x58574231;
-const INT8 = 20;
-const NUMERIC = 1700;
 
 export interface PostgresDiagnostics {
   engine: 'postgres';
@@ -86,42 +63,6 @@ export function assertNoPassword(url: string): void {
   }
 }
 
-/**
- * Closes a pg-native connection. libpq's binding closes its socket watcher with uv_close and at once lets the
- * JavaScript object go; if the garbage collector frees it before the loop finishes that close, libuv aborts the
- * process (`uv__finish_close: Assertion ... UV_HANDLE_CLOSING failed`, seen at exit under the test runner). So the
- * object is kept referenced for a while after finishing.
- */
-const finishing = new Set<unknown>();
-export function finishConnection(client: { pq: { finish(): void } }): void {
-  client.pq.finish();
-  finishing.add(client);
-  setTimeout(() => finishing.delete(client), 1000).unref();
-}
-
-let nativeClass: NativeClientClass | undefined;
-let pgTypes: PgTypes | undefined;
-
-function loadNative(): { Client: NativeClientClass; types: PgTypes } {
-  if (nativeClass === undefined || pgTypes === undefined) {
-    const require = createRequire(import.meta.url);
-    try {
-      nativeClass = require('pg-native') as NativeClientClass;
-      pgTypes = require('pg-types') as PgTypes;
-    } catch (err) {
-      throw new Error(`${MISSING_PG_NATIVE} (${(err as Error).message.split('\n')[0]})`);
-    }
-  }
-  return { Client: nativeClass, types: pgTypes };
-}
-
-/** int8 arrives as text; SQLite gives a number, and ids stay far below 2^53, so a larger value is an error. */
-function parseInt8(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new Error(`integer ${text} from PostgreSQL is beyond 2^53`);
-  return n;
-}
-
 function toText(v: Param, sql: string): string | null {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number') return Number.isNaN(v) ? null : String(v);
@@ -141,26 +82,17 @@ export class PostgresEngine implements Engine {
   private depth = 0;
 
   private constructor(
-    private readonly client: NativeClient,
+    private readonly conn: PgConnection,
     readonly url: string,
   ) {}
 
   /** Connects and checks the database is empty or an xwb store of at most `latestVersion`. */
   static open(url: string, latestVersion: number, busyTimeoutMs: number): PostgresEngine {
     assertNoPassword(url);
-    const { Client, types } = loadNative();
-    const client = new Client({
-      types: {
-        getTypeParser: (oid, format) =>
-          oid === INT8 ? parseInt8 : oid === NUMERIC ? Number : types.getTypeParser(oid, format),
-      },
-    });
-    try {
-      client.connectSync(url);
-    } catch (err) {
-      throw new Error(`cannot connect to the PostgreSQL store ${url}: ${(err as Error).message.trim()}`);
-    }
-    const engine = new PostgresEngine(client, url);
+    // pg-native loads in one thread per process only: worker threads (training, explaining, evaluating) go
+    // through the bridged client instead.
+    const conn = isMainThread ? connectNative(url) : connectBridged(url);
+    const engine = new PostgresEngine(conn, url);
     try {
       // NOTICEs (CREATE EXTENSION IF NOT EXISTS …) would go to stderr through libpq's default handler.
       engine.exec(
@@ -196,13 +128,10 @@ export class PostgresEngine implements Engine {
     return engine;
   }
 
-  private fail(err: unknown, sql: string): PostgresError {
-    const fields = this.client.pq.resultErrorFields();
-    const message = (err as Error).message.replace(/^ERROR:\s+/, '').trim();
-    return new PostgresError(`${message} (in: ${sql.trim().split('\n')[0]})`, fields?.sqlState);
-  }
-
-  private execute(sql: string, params: readonly Param[]): Record<string, unknown>[] {
+  private execute(
+    sql: string,
+    params: readonly Param[],
+  ): { rows: Record<string, unknown>[]; changes: number } {
     let s = this.statements.get(sql);
     if (s === undefined) {
       const { text, count } = toNumberedPlaceholders(sql);
@@ -210,36 +139,29 @@ export class PostgresEngine implements Engine {
         throw new Error(`SQL has ${count} placeholders but ${params.length} values: ${sql}`);
       }
       s = { name: `xwb${this.statements.size + 1}`, text };
-      try {
-        this.client.prepareSync(s.name, text, count);
-      } catch (err) {
-        throw this.fail(err, sql);
-      }
       this.statements.set(sql, s);
     }
-    const values = params.map((p) => toText(p, sql));
-    try {
-      return this.client.executeSync(s.name, values);
-    } catch (err) {
-      throw this.fail(err, sql);
-    }
+    return this.conn.query(
+      s.name,
+      s.text,
+      params.map((p) => toText(p, sql)),
+    );
   }
 
   get<R>(sql: string, params: readonly Param[]): R | undefined {
-    return this.execute(sql, params)[0] as R | undefined;
+    return this.execute(sql, params).rows[0] as R | undefined;
   }
 
   all<R>(sql: string, params: readonly Param[]): R[] {
-    return this.execute(sql, params) as R[];
+    return this.execute(sql, params).rows as R[];
   }
 
   run(sql: string, params: readonly Param[]): RunResult {
-    this.execute(sql, params);
-    return { changes: Number(this.client.pq.cmdTuples()) || 0 };
+    return { changes: this.execute(sql, params).changes };
   }
 
   insert(sql: string, params: readonly Param[]): number {
-    const row = this.execute(`${sql} RETURNING id`, params)[0] as { id: number } | undefined;
+    const row = this.execute(`${sql} RETURNING id`, params).rows[0] as { id: number } | undefined;
     if (row === undefined) throw new Error(`insert returned no id: ${sql}`);
     return row.id;
   }
@@ -270,11 +192,7 @@ export class PostgresEngine implements Engine {
   }
 
   exec(sql: string): void {
-    try {
-      this.client.querySync(sql);
-    } catch (err) {
-      throw this.fail(err, sql);
-    }
+    this.conn.exec(sql);
   }
 
   schemaVersion(): number {
@@ -317,6 +235,6 @@ export class PostgresEngine implements Engine {
   }
 
   close(): void {
-    finishConnection(this.client);
+    this.conn.close();
   }
 }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { type ConstraintKind, constraintKind, toNumberedPlaceholders } from '../../src/store/engine.js';
 import type { EngineKind } from '../../src/store/index.js';
-import { finishConnection } from '../../src/store/postgres.js';
+import { finishNative } from '../../src/store/pg-connection.js';
 
 interface PgClient {
   connectSync(url: string): void;
@@ -130,6 +130,6 @@ export function rawConnection(t: { engine: EngineKind; file: string }): RawConne
   return {
     run: (sql, ...params) => void query(sql, params),
     get: <R>(sql: string, ...params: (string | number | null)[]) => query(sql, params)[0] as R | undefined,
-    close: () => finishConnection(c),
+    close: () => finishNative(c),
   };
 }
