@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MIGRATIONS, type Migration, openStore } from '../../src/store/index.js';
+import { spawnModuleWorker } from '../../src/util/worker.js';
 import { createTestDatabase, postgresUnavailable, rawConnection } from './engines.js';
 import { seedDataset } from './helpers.js';
 
@@ -192,5 +193,41 @@ test('a PostgreSQL URL with a password, or a server that is not there, gets an e
       () => openStore('postgres://xwb@127.0.0.1:1/xwb'),
       /^Error: cannot connect to the PostgreSQL store postgres:\/\/xwb@127\.0\.0\.1:1\/xwb: .*(refused|failed)/s,
     );
+  }
+});
+
+test('postgres: a worker thread (where pg-native cannot load) uses the store through the bridged client', {
+  skip,
+}, async () => {
+  const db = createTestDatabase();
+  try {
+    openStore(db.url).close(); // migrated by the main thread's pg-native connection
+    const worker = spawnModuleWorker(
+      new URL('./fixtures/worker-store.js', import.meta.url),
+      { url: db.url },
+      import.meta.url,
+    );
+    const seen = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    assert.deepEqual(seen, {
+      engine: 'postgres',
+      datasetId: 1,
+      isBuffer: true,
+      data: [0, 255],
+      count: 1,
+      rolledBack: true,
+    });
+    const store = openStore(db.url);
+    assert.equal(
+      store.datasets.getByName('FROM-WORKER')?.id,
+      1,
+      'the main thread sees what the worker wrote',
+    );
+    store.close();
+  } finally {
+    db.drop();
   }
 });
