@@ -169,10 +169,12 @@ export class PostgresEngine implements Engine {
   tx<T>(fn: () => T): T {
     const depth = this.depth;
     const savepoint = `xwb_sp${depth}`;
-    this.exec(depth === 0 ? `BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})` : `SAVEPOINT ${savepoint}`);
+    this.exec(depth === 0 ? 'BEGIN' : `SAVEPOINT ${savepoint}`);
     this.depth++;
     let result: T;
     try {
+      // Waiting here is bounded by lock_timeout (busyTimeoutMs); a timeout rolls back like any other error.
+      if (depth === 0) this.exec(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
       result = fn();
       assertSynchronous(result);
     } catch (err) {

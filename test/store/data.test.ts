@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { VocObject } from '../../src/data/types.js';
-import { GROUND_TRUTH, type ImageInput } from '../../src/store/index.js';
+import { GROUND_TRUTH, type ImageInput, openStore } from '../../src/store/index.js';
 import { engineTest, rawConnection, seedDataset, sha, tempStore } from './helpers.js';
 
 engineTest(
@@ -443,6 +443,35 @@ engineTest(
       );
       assert.equal(t.store.datasets.list().length, 0, 'rolled back');
     } finally {
+      t.done();
+    }
+  },
+);
+
+engineTest(
+  'a transaction holds the store-wide write lock: another one waits busyTimeoutMs, then fails',
+  (engine) => {
+    const t = tempStore(engine);
+    const other = openStore(t.file, { busyTimeoutMs: 100 });
+    try {
+      t.store.transaction(() => {
+        t.store.datasets.create({ name: 'first', kind: 'folder', classes: [] });
+        const started = Date.now();
+        assert.throws(
+          () =>
+            other.transaction(() => other.datasets.create({ name: 'second', kind: 'folder', classes: [] })),
+          engine === 'sqlite' ? /database is locked/ : /lock timeout/,
+        );
+        assert.ok(Date.now() - started >= 90, 'it waited for the lock first');
+      });
+      // Once the first commits, the other connection writes, and both see both.
+      other.datasets.create({ name: 'second', kind: 'folder', classes: [] });
+      assert.deepEqual(
+        t.store.datasets.list().map((d) => d.name),
+        ['first', 'second'],
+      );
+    } finally {
+      other.close();
       t.done();
     }
   },
