@@ -169,12 +169,25 @@ export class PostgresEngine implements Engine {
   tx<T>(fn: () => T): T {
     const depth = this.depth;
     const savepoint = `xwb_sp${depth}`;
-    this.exec(depth === 0 ? 'BEGIN' : `SAVEPOINT ${savepoint}`);
+    if (depth === 0) {
+      // One round trip. Waiting for the lock is bounded by lock_timeout (busyTimeoutMs); a timeout leaves the
+      // transaction open and aborted, so it is rolled back here.
+      try {
+        this.exec(`BEGIN; SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
+      } catch (err) {
+        try {
+          this.exec('ROLLBACK');
+        } catch {
+          // The connection is gone; the original error is the one to report.
+        }
+        throw err;
+      }
+    } else {
+      this.exec(`SAVEPOINT ${savepoint}`);
+    }
     this.depth++;
     let result: T;
     try {
-      // Waiting here is bounded by lock_timeout (busyTimeoutMs); a timeout rolls back like any other error.
-      if (depth === 0) this.exec(`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`);
       result = fn();
       assertSynchronous(result);
     } catch (err) {
