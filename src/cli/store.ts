@@ -1,10 +1,10 @@
-import { assertStorePath, defaultStorePath, openStore, type Store } from '../store/index.js';
+import { assertStorePath, defaultStorePath, isPostgresUrl, openStore, type Store } from '../store/index.js';
 import type { ParsedArgs } from './command.js';
 import { UserError } from './errors.js';
 
 /**
- * The store file named by --db, else $XWB_DB, else the default in the user's data folder. A URL is refused here
- * with the option's name (team mode's server stores are not in this build), never taken as a relative path.
+ * The store named by --db, else $XWB_DB, else the default file in the user's data folder: a SQLite file path or a
+ * postgres:// URL (team mode). Another URL is refused here with the option's name, never taken as a relative path.
  */
 export function cliStorePath(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): string {
   const fromFlag = typeof args.values.db === 'string';
@@ -20,7 +20,14 @@ export function cliStorePath(args: ParsedArgs, env: NodeJS.ProcessEnv = process.
 
 /** Opens the store named by --db, or the default one in the user's data folder. */
 export function openCliStore(args: ParsedArgs): Store {
-  return openStore(cliStorePath(args));
+  const target = cliStorePath(args);
+  try {
+    return openStore(target);
+  } catch (e) {
+    // An unreachable server, a missing pg-native or a password in the URL is the user's to fix, not a bug.
+    if (isPostgresUrl(target)) throw new UserError((e as Error).message);
+    throw e;
+  }
 }
 
 export async function withStore<T>(args: ParsedArgs, fn: (store: Store) => Promise<T> | T): Promise<T> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { Store } from '../store/index.js';
+import { join } from 'node:path';
+import { type Store, storeFilesDir } from '../store/index.js';
 import type { TrainConfigInput } from '../training/config.js';
 import { type ImportReport, importDataset } from './import/import.js';
 import { generateDataset } from './synthetic/generate.js';
@@ -23,7 +23,7 @@ export const DEMO_NAME = 'demo-triangles';
 
 /** Where the demo (and datasets generated from the workbench) live: next to the store. */
 export function datasetsFolder(store: Store): string {
-  return join(dirname(store.path), 'datasets');
+  return join(storeFilesDir(store.path), 'datasets');
 }
 
 /**

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiError } from '../api/contract.js';
 import { openImage } from '../data/bmp.js';
+import { storeFilesDir } from '../store/index.js';
 
 /**
  * Gallery thumbnails: a small WebP per (image content, size), made once with sharp and kept on disk beside the
@@ -21,7 +22,7 @@ export function isThumbSize(n: number): n is ThumbSize {
 
 /** The folder of thumbnails for a store file. */
 export function thumbsFolder(storePath: string): string {
-  return join(dirname(storePath), 'thumbs');
+  return join(storeFilesDir(storePath), 'thumbs');
 }
 
 export interface ThumbSource {

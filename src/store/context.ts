@@ -1,66 +1,45 @@
 /**
- * What every table module gets: the connection, a per-store prepared-statement cache, the clock, and the
- * transaction helper. Internal to src/store/: nothing outside the store sees SQL.
+ * What every table module gets: the engine (SQLite or PostgreSQL behind one synchronous interface), the store's
+ * name for messages, the clock, and the transaction helper. Internal to src/store/: nothing outside the store sees
+ * SQL.
  */
-import type Database from 'better-sqlite3';
+import { constraintKind, type Engine, type Param, type RunResult } from './engine.js';
 
-export type Param = number | bigint | string | Buffer | null;
+export type { Param } from './engine.js';
 
 export class StoreContext {
-  private readonly statements = new Map<string, Database.Statement>();
-
   constructor(
-    readonly db: Database.Database,
+    readonly engine: Engine,
+    /** The store as named in messages: a file path, or a PostgreSQL URL without its password. */
     readonly file: string,
     readonly now: () => string,
   ) {}
 
-  private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (s === undefined) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
-  }
-
   get<R>(sql: string, ...params: Param[]): R | undefined {
-    return this.stmt(sql).get(...params) as R | undefined;
+    return this.engine.get<R>(sql, params);
   }
 
   all<R>(sql: string, ...params: Param[]): R[] {
-    return this.stmt(sql).all(...params) as R[];
+    return this.engine.all<R>(sql, params);
   }
 
-  run(sql: string, ...params: Param[]): Database.RunResult {
-    return this.stmt(sql).run(...params);
+  run(sql: string, ...params: Param[]): RunResult {
+    return this.engine.run(sql, params);
   }
 
   /** Inserts and returns the new row id as a number (ids stay far below 2^53). */
   insert(sql: string, ...params: Param[]): number {
-    return Number(this.stmt(sql).run(...params).lastInsertRowid);
+    return this.engine.insert(sql, params);
   }
 
   /**
-   * Runs fn in a transaction; nested calls become savepoints. IMMEDIATE takes the write lock up front: a deferred
+   * Runs fn in a transaction; nested calls become savepoints. The write lock is taken up front: a deferred
    * transaction that reads and then writes can fail with SQLITE_BUSY at once when another process (a training
-   * worker, the UI server) writes in between, and busy_timeout cannot help with that upgrade.
+   * worker, the UI server) writes in between, and busy_timeout cannot help with that upgrade. PostgreSQL takes
+   * the same store-wide lock, so a read-check-write in fn behaves the same on both engines.
    */
   tx<T>(fn: () => T): T {
-    return this.db
-      .transaction(() => {
-        const result = fn();
-        if (
-          result !== null &&
-          typeof result === 'object' &&
-          typeof (result as { then?: unknown }).then === 'function'
-        ) {
-          // The commit would happen before the promise settles, acknowledging writes that may not happen.
-          throw new Error('store.transaction: the function must be synchronous (it returned a promise)');
-        }
-        return result;
-      })
-      .immediate();
+    return this.engine.tx(fn);
   }
 }
 
@@ -83,18 +62,12 @@ export function nonEmptyText(v: string, where: string): string {
   return v;
 }
 
-export function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+/** A UNIQUE (or primary key) violation, on either engine. */
+export function isUniqueError(err: unknown): boolean {
+  return constraintKind(err) === 'unique';
 }
 
-/**
- * A refused delete: SQLite reports an ON DELETE RESTRICT hit inside a cascade as SQLITE_CONSTRAINT_TRIGGER with
- * the foreign-key message, and a direct one as SQLITE_CONSTRAINT_FOREIGNKEY.
- */
+/** A refused delete (ON DELETE RESTRICT) or a missing referenced row, on either engine. */
 export function isForeignKeyError(err: unknown): boolean {
-  const code = sqliteCode(err);
-  return (
-    code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ||
-    (code === 'SQLITE_CONSTRAINT_TRIGGER' && (err as Error).message.includes('FOREIGN KEY constraint failed'))
-  );
+  return constraintKind(err) === 'foreign-key';
 }

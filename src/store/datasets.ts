@@ -1,5 +1,5 @@
 /** Datasets: one imported VOC folder, image folder or generated set, with its ordered class list. */
-import { isForeignKeyError, nonEmptyText, positiveInt, type StoreContext, sqliteCode } from './context.js';
+import { isForeignKeyError, isUniqueError, nonEmptyText, positiveInt, type StoreContext } from './context.js';
 import { fromJson, type JsonObject, toJsonObject } from './json.js';
 
 export type DatasetKind = 'voc' | 'folder' | 'synthetic';
@@ -119,7 +119,7 @@ export function datasetsApi(ctx: StoreContext): DatasetsApi {
 
   const summarise = (d: Dataset): DatasetSummary => {
     const labelCounts = ctx.all<{ label: string | null; count: number }>(
-      'SELECT label, count(*) AS count FROM images WHERE dataset_id = ? GROUP BY label ORDER BY label',
+      'SELECT label, count(*) AS count FROM images WHERE dataset_id = ? GROUP BY label ORDER BY label NULLS FIRST',
       d.id,
     );
     const splitRows = ctx.all<{ split: string | null; count: number }>(
@@ -138,7 +138,8 @@ export function datasetsApi(ctx: StoreContext): DatasetsApi {
       d.id,
     );
     const objects = ctx.get<{ gt: number | null; annotated: number | null }>(
-      `SELECT sum(o.source_kind = 'gt') AS gt, sum(o.source_kind = 'annotator') AS annotated
+      `SELECT count(*) FILTER (WHERE o.source_kind = 'gt') AS gt,
+         count(*) FILTER (WHERE o.source_kind = 'annotator') AS annotated
        FROM objects o JOIN images i ON i.id = o.image_id
        WHERE i.dataset_id = ? AND o.deleted_at IS NULL`,
       d.id,
@@ -176,7 +177,7 @@ export function datasetsApi(ctx: StoreContext): DatasetsApi {
         );
         return getById(id)!;
       } catch (err) {
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken(input.name.trim());
+        if (isUniqueError(err)) throw nameTaken(input.name.trim());
         throw err;
       }
     },
@@ -197,7 +198,7 @@ export function datasetsApi(ctx: StoreContext): DatasetsApi {
       try {
         ctx.run('UPDATE datasets SET name = ?, updated_at = ? WHERE id = ?', name.trim(), ctx.now(), id);
       } catch (err) {
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') throw nameTaken(name.trim());
+        if (isUniqueError(err)) throw nameTaken(name.trim());
         throw err;
       }
       return getById(id)!;

@@ -1,6 +1,7 @@
 /** The product's only door to its database: typed functions, no SQL outside src/store/. */
 
 export type { Dataset, DatasetInput, DatasetKind, DatasetPatch, DatasetSummary } from './datasets.js';
+export type { EngineKind, MigrationDb } from './engine.js';
 export type {
   Explanation,
   ExplanationInput,
@@ -16,6 +17,7 @@ export { MASK_KINDS, type MaskContent, type MaskInput, type MaskKind, type MaskR
 export { MIGRATIONS, type Migration } from './migrations.js';
 export type { ListObjectsOptions, StoredObject } from './objects.js';
 export { assertStorePath, defaultStorePath, type StorePathContext } from './paths.js';
+export { isPostgresUrl, MISSING_PG_NATIVE } from './postgres.js';
 export type {
   Rater,
   Rating,
@@ -48,4 +50,5 @@ export {
   openStore,
   type Store,
   type StoreDiagnostics,
+  storeFilesDir,
 } from './store.js';

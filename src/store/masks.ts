@@ -74,7 +74,7 @@ export function masksApi(ctx: StoreContext): MasksApi {
   const get = (imageId: number, kind: MaskKind, source: Source) => {
     const [sk, annotator] = sourceParams(source, 'masks.get');
     const r = ctx.get<Row>(
-      'SELECT * FROM masks WHERE image_id = ? AND kind = ? AND source_kind = ? AND annotator_id IS ?',
+      'SELECT * FROM masks WHERE image_id = ? AND kind = ? AND source_kind = ? AND annotator_id IS NOT DISTINCT FROM ?',
       imageId,
       kind,
       sk,

@@ -190,7 +190,7 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
     const [kind, annotator] = sourceParams(opts.source, 'objects.list');
     return ctx
       .all<Row>(
-        `SELECT * FROM objects WHERE image_id = ? AND source_kind = ? AND annotator_id IS ?${live} ORDER BY id`,
+        `SELECT * FROM objects WHERE image_id = ? AND source_kind = ? AND annotator_id IS NOT DISTINCT FROM ?${live} ORDER BY id`,
         imageId,
         kind,
         annotator,

@@ -38,17 +38,16 @@ export function defaultStorePath(
 }
 
 /**
- * A store location given as a URL (`postgres://host/db`, `file:///x.db`) is refused rather than taken as a
- * relative path: `postgres://…` would otherwise create a folder named `postgres:` and a SQLite file in it, and
- * the user would believe the data went to the server. `source` names where the value came from (`--db`, XWB_DB).
+ * A store location given as a URL other than `postgres://` (`file:///x.db`, `mysql://…`) is refused rather than
+ * taken as a relative path: it would otherwise create a folder named `file:` and a SQLite file in it, and the user
+ * would believe the data went elsewhere. `postgres://` and `postgresql://` name a PostgreSQL store (team mode).
+ * `source` names where the value came from (`--db`, XWB_DB).
  */
 export function assertStorePath(value: string, source: string): void {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
-  if (scheme === undefined) return;
-  const what = /^postgres(ql)?$/i.test(scheme)
-    ? 'PostgreSQL stores are not supported in this build'
-    : `"${scheme}://" addresses are not store locations`;
+  if (scheme === undefined || /^postgres(ql)?$/i.test(scheme)) return;
   throw new Error(
-    `${source} ${value}: ${what}; xwb keeps its store in a local SQLite file, so give a file path`,
+    `${source} ${value}: "${scheme}://" addresses are not store locations; give a SQLite file path or a ` +
+      'postgres://user@host/database URL',
   );
 }

@@ -5,11 +5,11 @@
  */
 import {
   isForeignKeyError,
+  isUniqueError,
   nonEmptyText,
   nonNegativeInt,
   positiveInt,
   type StoreContext,
-  sqliteCode,
 } from './context.js';
 import { fromJson, type JsonObject, toJsonObject } from './json.js';
 
@@ -278,7 +278,7 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
         ctx.insert('INSERT INTO raters (name, created_at) VALUES (?, ?)', name.trim(), ctx.now()),
       )!;
     } catch (err) {
-      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_UNIQUE') {
+      if (isUniqueError(err)) {
         throw new Error(`a rater named "${name.trim()}" already exists in ${ctx.file}`);
       }
       throw err;
@@ -324,11 +324,10 @@ export function ratingsApi(ctx: StoreContext): RatingsApi {
         );
         return toItem(ctx.get<ItemRow>('SELECT * FROM review_items WHERE id = ?', id)!);
       } catch (err) {
-        const code = sqliteCode(err);
         if (isForeignKeyError(err)) {
           throw new Error(`${w}: rater ${it.raterId} or explanation ${it.explanationId} does not exist`);
         }
-        if (code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        if (isUniqueError(err)) {
           throw new Error(`${w}: rater ${it.raterId} already has an item at position ${it.position}`);
         }
         throw err;

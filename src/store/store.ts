@@ -1,26 +1,26 @@
 /**
- * Opening the store: checks that the file is an xwb store this code can read, sets the durability pragmas,
+ * Opening the store: picks the engine from the target (a file path is SQLite, a postgres:// URL is PostgreSQL),
  * migrates, and wires the table modules to one connection.
  */
-import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { StoreContext, sqliteCode } from './context.js';
+import { StoreContext } from './context.js';
 import { type DatasetsApi, datasetsApi } from './datasets.js';
+import type { EngineKind } from './engine.js';
 import { type ExplanationsApi, explanationsApi } from './explanations.js';
 import { type ImagesApi, imagesApi } from './images.js';
 import { type JobsApi, jobsApi } from './jobs.js';
 import { type MasksApi, masksApi } from './masks.js';
 import { MIGRATIONS, type Migration, validateMigrations } from './migrations.js';
 import { type ObjectsApi, objectsApi } from './objects.js';
-import { assertStorePath } from './paths.js';
+import { assertStorePath, defaultStorePath } from './paths.js';
+import { isPostgresUrl, type PostgresDiagnostics, PostgresEngine } from './postgres.js';
 import { type RatingsApi, ratingsApi } from './ratings.js';
 import { type RunsApi, runsApi } from './runs.js';
 import { type SplitsApi, splitsApi } from './splits.js';
+import { APPLICATION_ID, type SqliteDiagnostics, SqliteEngine } from './sqlite.js';
 
-/** 'XWB1' in the file header, so an xwb store is recognisable and another program's SQLite file is not touched. */
-export const APPLICATION_ID = 0x58574231;
-const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+export { APPLICATION_ID };
 
 export interface OpenStoreOptions {
   /** Replaces the schema (tests inject a failing migration); defaults to MIGRATIONS. */
@@ -37,8 +37,9 @@ export interface OpenStoreOptions {
 }
 
 export interface Store {
-  /** Absolute path of the database file. */
+  /** Absolute path of the database file, or the PostgreSQL URL (which never carries a password). */
   readonly path: string;
+  readonly engine: EngineKind;
   readonly schemaVersion: number;
   readonly datasets: DatasetsApi;
   readonly images: ImagesApi;
@@ -49,142 +50,90 @@ export interface Store {
   readonly explanations: ExplanationsApi;
   readonly ratings: RatingsApi;
   readonly jobs: JobsApi;
-  /** What the connection actually runs with, read back from SQLite (for an About screen and for tests). */
+  /** What the connection actually runs with, read back from the database (for an About screen and for tests). */
   diagnostics(): StoreDiagnostics;
   /** Runs fn atomically (all of its store calls commit together or not at all). fn must be synchronous. */
   transaction<T>(fn: () => T): T;
   close(): void;
 }
 
-export interface StoreDiagnostics {
-  journalMode: string;
-  /** SQLite's level name: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'. */
-  synchronous: string;
-  foreignKeys: boolean;
-  busyTimeoutMs: number;
-  schemaVersion: number;
-  sqliteVersion: string;
+export type StoreDiagnostics = SqliteDiagnostics | PostgresDiagnostics;
+
+/**
+ * The folder for what the store keeps as files (run checkpoints, thumbnails, generated datasets): next to a SQLite
+ * file; for PostgreSQL, $XWB_FILES, else the folder the desktop store would use. A team whose trainers and server
+ * run on different machines points XWB_FILES at the same shared folder (datasets are files there already).
+ */
+export function storeFilesDir(target: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!isPostgresUrl(target)) return path.dirname(path.resolve(target));
+  const own = env.XWB_FILES?.trim();
+  if (own) return path.resolve(own);
+  return path.dirname(
+    defaultStorePath({ platform: process.platform, env: { ...env, XWB_DB: undefined }, home: os.homedir() }),
+  );
 }
 
-const SYNCHRONOUS_LEVELS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
-
-function assertSqliteFile(file: string): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if (sqliteCode(err) === 'ENOENT') return; // a new store
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  try {
-    const head = Buffer.alloc(SQLITE_MAGIC.length);
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    if (n === 0) return; // an empty file is a new database to SQLite
-    if (n < head.length || !head.equals(SQLITE_MAGIC)) {
-      throw new Error(
-        `${file} is not an xwb store (not a SQLite database); choose another file or move this one away`,
-      );
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function pragmaNumber(db: Database.Database, name: string): number {
-  return Number(db.pragma(name, { simple: true }));
-}
-
-/** Copy through a temp file in the same folder, so a half-written backup never carries the final name. */
-function backup(db: Database.Database, file: string, version: number): void {
-  const target = `${file}.v${version}.bak`;
-  const tmp = `${target}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { force: true });
-  db.prepare('VACUUM INTO ?').run(tmp);
-  fs.renameSync(tmp, target);
-}
+type OpenEngine = SqliteEngine | PostgresEngine;
 
 function migrate(
-  db: Database.Database,
-  file: string,
+  engine: OpenEngine,
+  name: string,
   migrations: readonly Migration[],
   backupFirst: boolean,
 ): void {
-  const from = pragmaNumber(db, 'user_version');
+  const from = engine.schemaVersion();
   const pending = migrations.filter((m) => m.version > from);
   if (pending.length === 0) return;
-  if (from > 0 && backupFirst) backup(db, file, from);
+  // PostgreSQL: no copy is taken. Each migration is one transaction (DDL included), so a failing one leaves the
+  // database as it was; protecting against a migration that succeeds wrongly is the server's backups' job.
+  if (from > 0 && backupFirst && engine.kind === 'sqlite') engine.backup(from);
+  const db = { engine: engine.kind, exec: (sql: string) => engine.exec(sql) };
   for (const m of pending) {
     try {
-      db.transaction(() => {
+      engine.tx(() => {
         // Another process may have migrated while we waited for the write lock.
-        if (pragmaNumber(db, 'user_version') >= m.version) return;
+        if (engine.schemaVersion() >= m.version) return;
         m.up(db);
-        if (m.version === 1) db.pragma(`application_id = ${APPLICATION_ID}`);
-        db.pragma(`user_version = ${m.version}`);
-      }).immediate();
+        engine.setSchemaVersion(m.version);
+      });
     } catch (err) {
       throw new Error(
-        `${file}: migration ${m.version} ("${m.name}") failed and was rolled back; the store stays at schema ` +
-          `version ${pragmaNumber(db, 'user_version')}. Cause: ${(err as Error).message}`,
+        `${name}: migration ${m.version} ("${m.name}") failed and was rolled back; the store stays at schema ` +
+          `version ${engine.schemaVersion()}. Cause: ${(err as Error).message}`,
       );
     }
   }
 }
 
-/** Opens (creating if needed) the store at `file`. */
-export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
+/**
+ * Opens (creating if needed) the store at `target`: a SQLite file path, or a `postgres://user@host/db` URL for a
+ * team's shared database (which must exist; its password comes from PGPASSWORD or ~/.pgpass).
+ */
+export function openStore(target: string, opts: OpenStoreOptions = {}): Store {
   const migrations = opts.migrations ?? MIGRATIONS;
   validateMigrations(migrations);
   const latest = migrations.length;
-  assertStorePath(file, 'the store');
-  const abs = path.resolve(file);
-  fs.mkdirSync(path.dirname(abs), { recursive: true });
-  assertSqliteFile(abs);
-
-  const db = new Database(abs);
+  const busy = Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000));
+  let engine: OpenEngine;
+  if (isPostgresUrl(target)) {
+    engine = PostgresEngine.open(target.trim(), latest, busy);
+  } else {
+    assertStorePath(target, 'the store');
+    engine = SqliteEngine.open(target, latest, busy);
+  }
+  const name = engine.kind === 'sqlite' ? engine.file : engine.url;
   try {
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
-    let version: number;
-    let appId: number;
-    let objects: number;
-    try {
-      version = pragmaNumber(db, 'user_version');
-      appId = pragmaNumber(db, 'application_id');
-      objects = Number(db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get());
-    } catch (err) {
-      if (sqliteCode(err) === 'SQLITE_NOTADB')
-        throw new Error(`${abs} is not an xwb store (not a SQLite database)`);
-      throw err;
-    }
-    if (appId !== APPLICATION_ID && (appId !== 0 || version !== 0 || objects > 0)) {
-      throw new Error(
-        `${abs} is a SQLite database but not an xwb store (it belongs to another program); choose another file`,
-      );
-    }
-    if (version > latest) {
-      throw new Error(
-        `${abs} has schema version ${version}, newer than this xwb understands (${latest}); ` +
-          'update xwb to open it. The file was not modified.',
-      );
-    }
-    const mode = String(db.pragma('journal_mode = WAL', { simple: true }));
-    if (mode !== 'wal') {
-      throw new Error(
-        `${abs}: could not switch to WAL journaling (got "${mode}"); is it on a network drive?`,
-      );
-    }
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, abs, migrations, opts.backupBeforeMigrate ?? true);
+    migrate(engine, name, migrations, opts.backupBeforeMigrate ?? true);
   } catch (err) {
-    db.close();
+    engine.close();
     throw err;
   }
 
-  const ctx = new StoreContext(db, abs, opts.now ?? (() => new Date().toISOString()));
+  const ctx = new StoreContext(engine, name, opts.now ?? (() => new Date().toISOString()));
   let closed = false;
   return {
-    path: abs,
+    path: name,
+    engine: engine.kind,
     schemaVersion: latest,
     datasets: datasetsApi(ctx),
     images: imagesApi(ctx),
@@ -195,23 +144,12 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     explanations: explanationsApi(ctx),
     ratings: ratingsApi(ctx),
     jobs: jobsApi(ctx),
-    diagnostics: () => ({
-      journalMode: String(db.pragma('journal_mode', { simple: true })),
-      synchronous: SYNCHRONOUS_LEVELS[pragmaNumber(db, 'synchronous')] ?? 'unknown',
-      foreignKeys: pragmaNumber(db, 'foreign_keys') === 1,
-      busyTimeoutMs: pragmaNumber(db, 'busy_timeout'),
-      schemaVersion: pragmaNumber(db, 'user_version'),
-      sqliteVersion: String(db.prepare('SELECT sqlite_version()').pluck().get()),
-    }),
+    diagnostics: () => engine.diagnostics(),
     transaction: (fn) => ctx.tx(fn),
     close() {
       if (closed) return;
       closed = true;
-      try {
-        db.pragma('optimize');
-      } finally {
-        db.close();
-      }
+      engine.close();
     },
   };
 }

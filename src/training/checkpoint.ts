@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadModel, saveModel, type XwbModel } from '../models/index.js';
-import type { Checkpoint, Store } from '../store/index.js';
+import { type Checkpoint, type Store, storeFilesDir } from '../store/index.js';
 import { siblingTempDir } from '../util/atomic.js';
 import type { PhaseName } from './config.js';
 
@@ -21,9 +21,9 @@ export const RUNS_DIR = 'runs';
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const SUMMARY_FILE = 'summary.json';
 
-/** `<dirname(store file)>/runs`. */
+/** `<the store's files folder>/runs`: next to a SQLite file; $XWB_FILES for a PostgreSQL store. */
 export function runsRoot(storePath: string): string {
-  return path.join(path.dirname(path.resolve(storePath)), RUNS_DIR);
+  return path.join(storeFilesDir(storePath), RUNS_DIR);
 }
 
 export function checkpointName(phase: PhaseName, epoch: number): string {

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openStore, type Store } from '../../src/store/index.js';
+import { type EngineKind, type OpenStoreOptions, openStore, type Store } from '../../src/store/index.js';
+import { createTestDatabase } from './engines.js';
+
+export { engineTest, type RawConnection, rawConnection } from './engines.js';
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'xwb-store-'));
@@ -11,20 +14,52 @@ export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** A store on a real file in a fresh temp folder; `done()` closes it and removes the folder. */
-export function tempStore(): { store: Store; dir: string; file: string; done: () => void } {
+/** A store on a fresh real database; `done()` closes it and removes the folder (and the PostgreSQL database). */
+export interface TempStore {
+  store: Store;
+  engine: EngineKind;
+  dir: string;
+  /** What was given to openStore: the file path, or the database's URL. */
+  file: string;
+  done: () => void;
+}
+
+/** On a real file in a fresh temp folder (SQLite), or in a fresh database of the test cluster (PostgreSQL). */
+export function tempStore(engine: EngineKind = 'sqlite', opts: OpenStoreOptions = {}): TempStore {
   const dir = tempDir();
-  const file = path.join(dir, 'xwb.db');
-  const store = openStore(file);
-  return {
-    store,
-    dir,
-    file,
-    done: () => {
-      store.close();
-      removeDir(dir);
-    },
-  };
+  if (engine === 'sqlite') {
+    const file = path.join(dir, 'xwb.db');
+    const store = openStore(file, opts);
+    return {
+      store,
+      engine,
+      dir,
+      file,
+      done: () => {
+        store.close();
+        removeDir(dir);
+      },
+    };
+  }
+  const db = createTestDatabase();
+  try {
+    const store = openStore(db.url, opts);
+    return {
+      store,
+      engine,
+      dir,
+      file: db.url,
+      done: () => {
+        store.close();
+        db.drop();
+        removeDir(dir);
+      },
+    };
+  } catch (err) {
+    db.drop();
+    removeDir(dir);
+    throw err;
+  }
 }
 
 export const sha = (n: number): string => n.toString(16).padStart(64, '0');

@@ -86,6 +86,7 @@ test('pragmas are in effect on an open store', () => {
     const file = path.join(dir, 'xwb.db');
     const store = openStore(file, { busyTimeoutMs: 1234 });
     const d = store.diagnostics();
+    assert.ok(d.engine === 'sqlite');
     assert.equal(d.journalMode, 'wal');
     assert.equal(d.synchronous, 'FULL');
     assert.equal(d.foreignKeys, true);

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import type { Score } from '../../src/store/index.js';
-import { seedExplanations, tempStore } from './helpers.js';
+import { engineTest, rawConnection, seedExplanations, tempStore } from './helpers.js';
 
-test('raters: unique names (case-insensitive), ensureRater is idempotent', () => {
-  const t = tempStore();
+engineTest('raters: unique names (case-insensitive), ensureRater is idempotent', (engine) => {
+  const t = tempStore(engine);
   try {
     const ana = t.store.ratings.createRater('Dr. Ana');
     assert.throws(() => t.store.ratings.createRater('dr. ana'), /a rater named "dr. ana" already exists/);
@@ -20,8 +18,8 @@ test('raters: unique names (case-insensitive), ensureRater is idempotent', () =>
   }
 });
 
-test('review sessions, items and ratings: upsert, history, list filters', () => {
-  const t = tempStore();
+engineTest('review sessions, items and ratings: upsert, history, list filters', (engine) => {
+  const t = tempStore(engine);
   try {
     const { explanationIds } = seedExplanations(t.store, 2);
     const ana = t.store.ratings.createRater('Ana');
@@ -99,8 +97,8 @@ test('review sessions, items and ratings: upsert, history, list filters', () => 
   }
 });
 
-test('a score of 6 is rejected by the API and by the schema CHECK itself', () => {
-  const t = tempStore();
+engineTest('a score of 6 is rejected by the API and by the schema CHECK itself', (engine) => {
+  const t = tempStore(engine);
   try {
     const { explanationIds } = seedExplanations(t.store, 1);
     const ana = t.store.ratings.createRater('Ana');
@@ -114,18 +112,24 @@ test('a score of 6 is rejected by the API and by the schema CHECK itself', () =>
         t.store.ratings.put({ raterId: ana.id, explanationId: explanationIds[0], compactness: 2.5 as Score }),
       /compactness must be an integer 1\.\.5/,
     );
-    const db = new Database(t.file);
+    const db = rawConnection(t);
     const insert = (col: string, v: number | string) =>
-      db
-        .prepare(
-          `INSERT INTO ratings (explanation_id, rater_id, ${col}, created_at, updated_at) VALUES (?, ?, ?, 'n', 'n')`,
-        )
-        .run(explanationIds[0], ana.id, v);
+      db.run(
+        `INSERT INTO ratings (explanation_id, rater_id, ${col}, created_at, updated_at) VALUES (?, ?, ?, 'n', 'n')`,
+        explanationIds[0],
+        ana.id,
+        v,
+      );
     for (const col of ['correctness', 'completeness', 'compactness']) {
-      assert.throws(() => insert(col, 6), { code: 'SQLITE_CONSTRAINT_CHECK' });
-      assert.throws(() => insert(col, 0), { code: 'SQLITE_CONSTRAINT_CHECK' });
+      assert.throws(() => insert(col, 6), { constraint: 'check' });
+      assert.throws(() => insert(col, 0), { constraint: 'check' });
     }
-    assert.throws(() => insert('correctness', 'high'), /cannot store TEXT value in INTEGER column/);
+    assert.throws(
+      () => insert('correctness', 'high'),
+      engine === 'sqlite'
+        ? /cannot store TEXT value in INTEGER column/
+        : /invalid input syntax for type integer: "high"/,
+    );
     db.close();
     assert.equal(t.store.ratings.list().length, 0);
   } finally {
@@ -133,45 +137,49 @@ test('a score of 6 is rejected by the API and by the schema CHECK itself', () =>
   }
 });
 
-test('ratings are never lost: no deletes, and what they rate cannot be deleted or replaced under them', () => {
-  const t = tempStore();
-  try {
-    const { datasetId, runId, explanationIds } = seedExplanations(t.store, 1);
-    const ana = t.store.ratings.createRater('Ana');
-    const s = t.store.ratings.createSession({ name: 'pilot' });
-    const empty = t.store.ratings.createSession({ name: 'never used' });
-    const [item] = t.store.ratings.addItems(s.id, [
-      { raterId: ana.id, explanationId: explanationIds[0], position: 0 },
-    ]);
-    t.store.ratings.addItems(empty.id, []);
-    t.store.ratings.deleteSession(empty.id);
-    assert.equal(t.store.ratings.getSession(empty.id), undefined, 'a session without ratings can go');
-    const rating = t.store.ratings.put({ reviewItemId: item.id, correctness: 3 });
+engineTest(
+  'ratings are never lost: no deletes, and what they rate cannot be deleted or replaced under them',
+  (engine) => {
+    const t = tempStore(engine);
+    try {
+      const { datasetId, runId, explanationIds } = seedExplanations(t.store, 1);
+      const ana = t.store.ratings.createRater('Ana');
+      const s = t.store.ratings.createSession({ name: 'pilot' });
+      const empty = t.store.ratings.createSession({ name: 'never used' });
+      const [item] = t.store.ratings.addItems(s.id, [
+        { raterId: ana.id, explanationId: explanationIds[0], position: 0 },
+      ]);
+      t.store.ratings.addItems(empty.id, []);
+      t.store.ratings.deleteSession(empty.id);
+      assert.equal(t.store.ratings.getSession(empty.id), undefined, 'a session without ratings can go');
+      const rating = t.store.ratings.put({ reviewItemId: item.id, correctness: 3 });
 
-    assert.throws(
-      () => t.store.datasets.delete(datasetId),
-      /cannot be deleted: some of its explanations are in review sessions/,
-    );
-    assert.throws(() => t.store.ratings.deleteSession(s.id), /has ratings and is kept permanently/);
-    const e = t.store.explanations.getById(explanationIds[0])!;
-    assert.throws(
-      () => t.store.explanations.put({ ...e, data: Buffer.from([9, 9, 9, 9]) }),
-      /is in 1 review item\(s\) and cannot be replaced/,
-    );
-    const db = new Database(t.file);
-    db.pragma('foreign_keys = ON');
-    assert.throws(() => db.prepare('DELETE FROM ratings').run(), /ratings are never deleted/);
-    assert.throws(() => db.prepare('DELETE FROM raters').run(), /FOREIGN KEY constraint failed/);
-    // The trigger keeps a rating consistent with its item.
-    const other = t.store.ratings.createRater('Ben');
-    assert.throws(
-      () => db.prepare('UPDATE ratings SET rater_id = ? WHERE id = ?').run(other.id, rating.id),
-      /rating does not match its review item/,
-    );
-    db.close();
-    assert.deepEqual(t.store.ratings.get(rating.id), rating);
-    assert.ok(t.store.runs.get(runId));
-  } finally {
-    t.done();
-  }
-});
+      assert.throws(
+        () => t.store.datasets.delete(datasetId),
+        /cannot be deleted: some of its explanations are in review sessions/,
+      );
+      assert.throws(() => t.store.ratings.deleteSession(s.id), /has ratings and is kept permanently/);
+      const e = t.store.explanations.getById(explanationIds[0])!;
+      assert.throws(
+        () => t.store.explanations.put({ ...e, data: Buffer.from([9, 9, 9, 9]) }),
+        /is in 1 review item\(s\) and cannot be replaced/,
+      );
+      const db = rawConnection(t);
+      assert.throws(() => db.run('DELETE FROM ratings'), /ratings are never deleted/);
+      if (engine === 'postgres')
+        assert.throws(() => db.run('TRUNCATE ratings CASCADE'), /ratings are never deleted/);
+      assert.throws(() => db.run('DELETE FROM raters'), { constraint: 'foreign-key' });
+      // The trigger keeps a rating consistent with its item.
+      const other = t.store.ratings.createRater('Ben');
+      assert.throws(
+        () => db.run('UPDATE ratings SET rater_id = ? WHERE id = ?', other.id, rating.id),
+        /rating does not match its review item/,
+      );
+      db.close();
+      assert.deepEqual(t.store.ratings.get(rating.id), rating);
+      assert.ok(t.store.runs.get(runId));
+    } finally {
+      t.done();
+    }
+  },
+);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { paramsHash } from '../../src/store/index.js';
-import { seedDataset, seedExplanations, tempStore } from './helpers.js';
+import { engineTest, seedDataset, seedExplanations, tempStore } from './helpers.js';
 
-test('runs: create queued, legal status moves only, timestamps, list filters', () => {
-  const t = tempStore();
+engineTest('runs: create queued, legal status moves only, timestamps, list filters', (engine) => {
+  const t = tempStore(engine);
   try {
     const { datasetId } = seedDataset(t.store, 1);
     const run = t.store.runs.create({
@@ -54,8 +53,8 @@ test('runs: create queued, legal status moves only, timestamps, list filters', (
   }
 });
 
-test('epochs keep NaN and Infinity metrics, replace on resume, and move the run progress', () => {
-  const t = tempStore();
+engineTest('epochs keep NaN and Infinity metrics, replace on resume, and move the run progress', (engine) => {
+  const t = tempStore(engine);
   try {
     const { datasetId } = seedDataset(t.store, 1);
     const run = t.store.runs.create({ datasetId, model: 'm', config: {}, engine: 'cpu' });
@@ -106,8 +105,8 @@ test('epochs keep NaN and Infinity metrics, replace on resume, and move the run 
   }
 });
 
-test('checkpoints: one best per run and phase', () => {
-  const t = tempStore();
+engineTest('checkpoints: one best per run and phase', (engine) => {
+  const t = tempStore(engine);
   try {
     const { datasetId } = seedDataset(t.store, 1);
     const run = t.store.runs.create({ datasetId, model: 'm', config: {}, engine: 'cpu' });
@@ -143,60 +142,66 @@ test('checkpoints: one best per run and phase', () => {
   }
 });
 
-test('explanations: key includes a canonical params hash; put is inserted/unchanged/updated; metrics NaN', () => {
-  const t = tempStore();
-  try {
-    const { explanationIds, runId } = seedExplanations(t.store, 1);
-    const e = t.store.explanations.getById(explanationIds[0])!;
-    const base = {
-      runId,
-      imageId: e.imageId,
-      classIndex: 1,
-      method: 'gradcam',
-      params: { layer: 'conv5', smooth: { n: 8, sigma: 0.1 } },
-      width: 2,
-      height: 1,
-      encoding: 'f32le',
-      data: Buffer.from(new Float32Array([0.25, 0.75]).buffer),
-    };
-    const first = t.store.explanations.put(base);
-    assert.equal(first.status, 'inserted');
-    // Same parameters in another key order: the same explanation.
-    const reordered = { ...base, params: { smooth: { sigma: 0.1, n: 8 }, layer: 'conv5' } };
-    assert.deepEqual(t.store.explanations.put(reordered), { id: first.id, status: 'unchanged' });
-    const got = t.store.explanations.get(reordered)!;
-    assert.equal(got.id, first.id);
-    assert.equal(got.paramsHash, paramsHash(base.params));
-    assert.deepEqual(Array.from(new Float32Array(got.data.buffer, got.data.byteOffset, 2)), [0.25, 0.75]);
-    assert.equal(t.store.explanations.get({ ...base, params: { layer: 'conv4' } }), undefined);
+engineTest(
+  'explanations: key includes a canonical params hash; put is inserted/unchanged/updated; metrics NaN',
+  (engine) => {
+    const t = tempStore(engine);
+    try {
+      const { explanationIds, runId } = seedExplanations(t.store, 1);
+      const e = t.store.explanations.getById(explanationIds[0])!;
+      const base = {
+        runId,
+        imageId: e.imageId,
+        classIndex: 1,
+        method: 'gradcam',
+        params: { layer: 'conv5', smooth: { n: 8, sigma: 0.1 } },
+        width: 2,
+        height: 1,
+        encoding: 'f32le',
+        data: Buffer.from(new Float32Array([0.25, 0.75]).buffer),
+      };
+      const first = t.store.explanations.put(base);
+      assert.equal(first.status, 'inserted');
+      // Same parameters in another key order: the same explanation.
+      const reordered = { ...base, params: { smooth: { sigma: 0.1, n: 8 }, layer: 'conv5' } };
+      assert.deepEqual(t.store.explanations.put(reordered), { id: first.id, status: 'unchanged' });
+      const got = t.store.explanations.get(reordered)!;
+      assert.equal(got.id, first.id);
+      assert.equal(got.paramsHash, paramsHash(base.params));
+      assert.deepEqual(Array.from(new Float32Array(got.data.buffer, got.data.byteOffset, 2)), [0.25, 0.75]);
+      assert.equal(t.store.explanations.get({ ...base, params: { layer: 'conv4' } }), undefined);
 
-    t.store.explanations.putMetrics(first.id, [
-      { metric: 'iou', params: { threshold: 0.5 }, value: 0.4 },
-      { metric: 'iou', params: { threshold: 0.7 }, value: 0.2 },
-      { metric: 'pointing', value: Number.NaN },
-      { metric: 'energy', value: Infinity },
-    ]);
-    t.store.explanations.putMetrics(first.id, [{ metric: 'iou', params: { threshold: 0.5 }, value: 0.45 }]);
-    const m = t.store.explanations.metrics(first.id);
-    assert.equal(m.length, 4);
-    const byKey = new Map(m.map((x) => [`${x.metric}${JSON.stringify(x.params)}`, x.value]));
-    assert.equal(byKey.get('iou{"threshold":0.5}'), 0.45);
-    assert.equal(byKey.get('iou{"threshold":0.7}'), 0.2);
-    assert.ok(Number.isNaN(byKey.get('pointing{}')));
-    assert.equal(byKey.get('energy{}'), Infinity);
+      t.store.explanations.putMetrics(first.id, [
+        { metric: 'iou', params: { threshold: 0.5 }, value: 0.4 },
+        { metric: 'iou', params: { threshold: 0.7 }, value: 0.2 },
+        { metric: 'pointing', value: Number.NaN },
+        { metric: 'energy', value: Infinity },
+      ]);
+      t.store.explanations.putMetrics(first.id, [{ metric: 'iou', params: { threshold: 0.5 }, value: 0.45 }]);
+      const m = t.store.explanations.metrics(first.id);
+      assert.equal(m.length, 4);
+      const byKey = new Map(m.map((x) => [`${x.metric}${JSON.stringify(x.params)}`, x.value]));
+      assert.equal(byKey.get('iou{"threshold":0.5}'), 0.45);
+      assert.equal(byKey.get('iou{"threshold":0.7}'), 0.2);
+      assert.ok(Number.isNaN(byKey.get('pointing{}')));
+      assert.equal(byKey.get('energy{}'), Infinity);
 
-    const changed = t.store.explanations.put({ ...base, data: Buffer.from(new Float32Array([1, 0]).buffer) });
-    assert.deepEqual(changed, { id: first.id, status: 'updated' });
-    assert.equal(t.store.explanations.metrics(first.id).length, 0, 'metrics of the old map are dropped');
-    assert.deepEqual(
-      t.store.explanations.list(runId, { method: 'gradcam' }).map((x) => x.id),
-      [first.id],
-    );
-    assert.ok(!('data' in t.store.explanations.list(runId)[0]), 'listing leaves the blobs out');
-    assert.throws(() => t.store.explanations.put({ ...base, classIndex: -1 }), /classIndex/);
-    assert.throws(() => t.store.explanations.put({ ...base, runId: 4040 }), /no run with id 4040/);
-    assert.throws(() => t.store.explanations.putMetrics(4040, []), /no explanation with id 4040/);
-  } finally {
-    t.done();
-  }
-});
+      const changed = t.store.explanations.put({
+        ...base,
+        data: Buffer.from(new Float32Array([1, 0]).buffer),
+      });
+      assert.deepEqual(changed, { id: first.id, status: 'updated' });
+      assert.equal(t.store.explanations.metrics(first.id).length, 0, 'metrics of the old map are dropped');
+      assert.deepEqual(
+        t.store.explanations.list(runId, { method: 'gradcam' }).map((x) => x.id),
+        [first.id],
+      );
+      assert.ok(!('data' in t.store.explanations.list(runId)[0]), 'listing leaves the blobs out');
+      assert.throws(() => t.store.explanations.put({ ...base, classIndex: -1 }), /classIndex/);
+      assert.throws(() => t.store.explanations.put({ ...base, runId: 4040 }), /no run with id 4040/);
+      assert.throws(() => t.store.explanations.putMetrics(4040, []), /no explanation with id 4040/);
+    } finally {
+      t.done();
+    }
+  },
+);

@@ -405,7 +405,7 @@ test('a devkit with VOC2007 and VOC2012 imports both years into one dataset and 
   assert.equal(scanDataset(path.join(devkit, 'VOC2012')).images.length, 2);
 });
 
-test('--db or XWB_DB given as a URL is refused, and nothing is created', async () => {
+test('--db or XWB_DB given as a URL: postgres:// is a server store (its errors name it), others are refused', async () => {
   const cwd = process.cwd();
   const dir = newDir();
   fs.mkdirSync(dir, { recursive: true });
@@ -414,20 +414,25 @@ test('--db or XWB_DB given as a URL is refused, and nothing is created', async (
   try {
     const err: string[] = [];
     const io: Io = { out: () => {}, err: (l) => err.push(l), interactive: false };
-    assert.equal(await main(['datasets', '--db', 'postgres://xwb@db.example/xwb'], io), 1);
+    // Port 1 on the loopback refuses at once.
+    assert.equal(await main(['datasets', '--db', 'postgres://xwb@127.0.0.1:1/xwb'], io), 1);
     assert.match(
       err.join('\n'),
-      /--db postgres:\/\/xwb@db\.example\/xwb: PostgreSQL stores are not supported in this build; xwb keeps its store in a local SQLite file, so give a file path/,
+      /xwb datasets: cannot connect to the PostgreSQL store postgres:\/\/xwb@127\.0\.0\.1:1\/xwb: /,
     );
-    process.env.XWB_DB = 'postgresql://h/x';
+    process.env.XWB_DB = 'postgresql://ana:secret@h/x';
     err.length = 0;
     assert.equal(await main(['datasets'], io), 1);
-    assert.match(err.join('\n'), /^.*XWB_DB postgresql:\/\/h\/x: PostgreSQL stores are not supported/m);
+    assert.match(
+      err.join('\n'),
+      /postgresql:\/\/ana:\*\*\*@h\/x: put the password in PGPASSWORD or ~\/\.pgpass/,
+    );
+    assert.ok(!err.join('\n').includes('secret'), 'the password is not shown');
     assert.throws(
       () => cliStorePath({ values: { db: 'file:///tmp/x.db' }, positionals: [] }),
       /--db file:\/\/\/tmp\/x\.db: "file:\/\/" addresses are not store locations/,
     );
-    assert.throws(() => openStore('postgres://a/b'), /PostgreSQL stores are not supported/);
+    assert.throws(() => openStore('mysql://a/b'), /"mysql:\/\/" addresses are not store locations/);
     assert.deepEqual(fs.readdirSync(dir), [], 'no postgres: folder, no SQLite file');
     // Ordinary paths, including Windows-looking drive paths, are still paths.
     assert.equal(cliStorePath({ values: { db: 'C:\\data\\xwb.db' }, positionals: [] }), 'C:\\data\\xwb.db');
