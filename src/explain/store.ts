@@ -397,11 +397,7 @@ async function resolveClasses(
     signal?.throwIfAborted();
     const batch = todo.slice(start, start + batchSize);
     const inputs = await run.inputs(batch);
-    const rows = predictionRows(
-      run,
-      batch,
-      await run.probabilities(inputs.map((i) => i.pixels)),
-    );
+    const rows = predictionRows(run, batch, await run.probabilities(inputs.map((i) => i.pixels)));
     store.predictions.putMany(rows);
     for (const r of rows) known.set(r.imageId, r.classIndex);
     await yieldToEventLoop();

@@ -151,8 +151,7 @@ function toRow(r: Row): GalleryRow {
             checkpoint: r.p_checkpoint as string,
             created_at: r.p_created_at as string,
           }),
-    rating:
-      r.rt_count === null ? null : { mean: r.rt_mean, count: r.rt_count, flagged: r.rt_flagged === 1 },
+    rating: r.rt_count === null ? null : { mean: r.rt_mean, count: r.rt_count, flagged: r.rt_flagged === 1 },
   };
 }
 
@@ -170,8 +169,7 @@ function check(q: GalleryQuery): Required<Pick<GalleryQuery, 'offset' | 'limit' 
   if (q.predicted !== undefined && (!Number.isInteger(q.predicted) || q.predicted < 0)) {
     throw new Error(`${where}: predicted must be a class index >= 0, got ${q.predicted}`);
   }
-  const needsRun =
-    q.predicted !== undefined ? 'predicted' : q.correct !== undefined ? 'correct' : undefined;
+  const needsRun = q.predicted !== undefined ? 'predicted' : q.correct !== undefined ? 'correct' : undefined;
   const sortNeedsRun = sort === 'confidence' || sort === 'wrong';
   if (q.runId === undefined && (needsRun || sortNeedsRun)) {
     throw new Error(

@@ -27,8 +27,8 @@ export { type Json, type JsonObject, type Metrics, paramsHash } from './json.js'
 export { MASK_KINDS, type MaskContent, type MaskInput, type MaskKind, type MaskRecord } from './masks.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export type { ListObjectsOptions, StoredObject } from './objects.js';
-export type { PredictionInput, PredictionRecord, PredictionsApi } from './predictions.js';
 export { assertStorePath, defaultStorePath, type StorePathContext } from './paths.js';
+export type { PredictionInput, PredictionRecord, PredictionsApi } from './predictions.js';
 export type {
   Rater,
   Rating,

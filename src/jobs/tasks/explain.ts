@@ -5,8 +5,8 @@
 import type { ExplainJobParams } from '../../api/contract.js';
 import { initEngine } from '../../engine/select.js';
 import { resolveMethods } from '../../evaluate/select.js';
-import { loadRunModel } from '../../explain/run-model.js';
 import { storePredictions } from '../../explain/predictions.js';
+import { loadRunModel } from '../../explain/run-model.js';
 import { getOrCompute } from '../../explain/store.js';
 import { listSplit } from '../../training/data/load.js';
 import type { Task } from '../task.js';
