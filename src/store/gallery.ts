@@ -184,85 +184,160 @@ function check(q: GalleryQuery): Required<Pick<GalleryQuery, 'offset' | 'limit' 
   return { sort, limit, offset };
 }
 
+/** Binds a list of ids as a fixed number of '?' (0 pads: no image has id 0), so few statements are prepared. */
+function padded(ids: readonly number[]): number[] {
+  let n = 1;
+  while (n < ids.length) n *= 2;
+  return [...ids, ...new Array<number>(n - ids.length).fill(0)];
+}
+
+const RATINGS_BY_IMAGE = (perRun: boolean) => `(SELECT e.image_id AS image_id, AVG(${SCORE}) AS mean,
+    COUNT(*) AS n, MAX(r.wrong_flag) AS flagged
+  FROM ratings r JOIN explanations e ON e.id = r.explanation_id
+  ${perRun ? 'WHERE e.run_id = ?' : ''}
+  GROUP BY e.image_id)`;
+
 export function galleryApi(ctx: StoreContext): GalleryApi {
   return {
     page(q) {
       const { sort, limit, offset } = check(q);
-      // Every fragment below is fixed text; values are bound, in the order their '?' appear.
-      const fromParams: Param[] = [];
-      let from = 'images i LEFT JOIN splits s ON s.image_id = i.id';
-      let pCols =
-        'NULL AS p_run_id, NULL AS p_class_index, NULL AS p_probability, NULL AS p_true_probability, ' +
-        'NULL AS p_correct, NULL AS p_checkpoint, NULL AS p_created_at';
-      if (q.runId !== undefined) {
-        from += ' LEFT JOIN predictions p ON p.run_id = ? AND p.image_id = i.id';
-        fromParams.push(q.runId);
-        pCols =
-          'p.run_id AS p_run_id, p.class_index AS p_class_index, p.probability AS p_probability, ' +
-          'p.true_probability AS p_true_probability, p.correct AS p_correct, p.checkpoint AS p_checkpoint, ' +
-          'p.created_at AS p_created_at';
+      const perRun = q.runId !== undefined;
+      if (perRun) {
+        const run = ctx.get<{ dataset_id: number }>(
+          'SELECT dataset_id FROM runs WHERE id = ?',
+          q.runId as number,
+        );
+        if (run === undefined) throw new Error(`gallery: no run ${q.runId} in ${ctx.file}`);
+        if (run.dataset_id !== q.datasetId) {
+          throw new Error(`gallery: run ${q.runId} belongs to dataset ${run.dataset_id}, not ${q.datasetId}`);
+        }
       }
-      // Ratings are few (people give them): aggregating them per image on each page is cheap.
-      from += ` LEFT JOIN (SELECT e.image_id AS image_id, AVG(${SCORE}) AS mean, COUNT(*) AS n,
-          MAX(r.wrong_flag) AS flagged
-        FROM ratings r JOIN explanations e ON e.id = r.explanation_id
-        ${q.runId !== undefined ? 'WHERE e.run_id = ?' : ''}
-        GROUP BY e.image_id) rt ON rt.image_id = i.id`;
-      if (q.runId !== undefined) fromParams.push(q.runId);
-
-      const clauses = ['i.dataset_id = ?'];
-      const params: Param[] = [q.datasetId];
+      // Two steps: which image ids make the page, then those images' rows with everything the cell shows. The
+      // first step joins only what the filter and the order need, and reads the predictions table alone when
+      // nothing about the image itself is asked (a run's predictions are all of its dataset's images, checked
+      // when they are written), so a deep offset steps through index entries rather than joined rows.
+      // Every fragment is fixed text; values are bound, in the order their '?' appear.
+      const imageClauses = ['i.dataset_id = ?'];
+      const imageParams: Param[] = [q.datasetId];
       if (q.split !== undefined) {
-        clauses.push('s.split = ?');
-        params.push(q.split);
+        imageClauses.push('s.split = ?');
+        imageParams.push(q.split);
       }
       if (q.label !== undefined) {
-        clauses.push('i.label = ?');
-        params.push(q.label);
+        imageClauses.push('i.label = ?');
+        imageParams.push(q.label);
       }
+      if (q.rating === 'rated') imageClauses.push('rt.image_id IS NOT NULL');
+      else if (q.rating === 'unrated') imageClauses.push('rt.image_id IS NULL');
+      else if (q.rating === 'low') imageClauses.push(`rt.mean <= ${LOW_RATING}`);
+      else if (q.rating === 'high') imageClauses.push(`rt.mean >= ${HIGH_RATING}`);
+      else if (q.rating === 'flagged') imageClauses.push('rt.flagged = 1');
+      const pClauses: string[] = [];
+      const pParams: Param[] = [];
       if (q.predicted !== undefined) {
-        clauses.push('p.class_index = ?');
-        params.push(q.predicted);
+        pClauses.push('p.class_index = ?');
+        pParams.push(q.predicted);
       }
       if (q.correct !== undefined) {
-        clauses.push('p.correct = ?');
-        params.push(q.correct ? 1 : 0);
+        pClauses.push('p.correct = ?');
+        pParams.push(q.correct ? 1 : 0);
       }
-      if (q.rating === 'rated') clauses.push('rt.image_id IS NOT NULL');
-      else if (q.rating === 'unrated') clauses.push('rt.image_id IS NULL');
-      else if (q.rating === 'low') clauses.push(`rt.mean <= ${LOW_RATING}`);
-      else if (q.rating === 'high') clauses.push(`rt.mean >= ${HIGH_RATING}`);
-      else if (q.rating === 'flagged') clauses.push('rt.flagged = 1');
-      const where = clauses.join(' AND ');
+      const pFilter = pClauses.length > 0;
+      const useRt = q.rating !== undefined || sort === 'rating';
+      const predictionsOnly = perRun && q.split === undefined && q.label === undefined && !useRt;
 
-      const select = `SELECT i.*, s.split AS split, ${pCols}, rt.mean AS rt_mean, rt.n AS rt_count,
-        rt.flagged AS rt_flagged FROM ${from}`;
-      const count = (extra: string) =>
-        ctx.get<{ n: number }>(
-          `SELECT COUNT(*) AS n FROM ${from} WHERE ${where}${extra ? ` AND ${extra}` : ''}`,
-          ...fromParams,
-          ...params,
-        )?.n ?? 0;
-      const rows = (extra: string, order: string, n: number, skip: number) =>
-        n <= 0
-          ? []
-          : ctx.all<Row>(
-              `${select} WHERE ${where}${extra ? ` AND ${extra}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`,
-              ...fromParams,
-              ...params,
-              n,
-              skip,
-            );
+      /** none: no predictions; left/inner: joined to images; only: inner, from predictions alone when it can. */
+      type Join = 'none' | 'left' | 'inner' | 'only';
+      /** SQL after SELECT … and its parameters, for the filter plus `extra` (a condition on p or rt). */
+      const source = (p: Join, extra: string): { sql: string; params: Param[] } => {
+        if (p === 'only' && predictionsOnly) {
+          const where = ['p.run_id = ?', ...pClauses, ...(extra ? [extra] : [])].join(' AND ');
+          return { sql: `FROM predictions p WHERE ${where}`, params: [q.runId as number, ...pParams] };
+        }
+        let sql = 'FROM images i';
+        const params: Param[] = [];
+        if (q.split !== undefined) sql += ' LEFT JOIN splits s ON s.image_id = i.id';
+        if (p !== 'none') {
+          sql += ` ${p === 'left' ? 'LEFT JOIN' : 'JOIN'} predictions p ON p.run_id = ? AND p.image_id = i.id`;
+          params.push(q.runId as number);
+        }
+        if (useRt) {
+          sql += ` LEFT JOIN ${RATINGS_BY_IMAGE(perRun)} rt ON rt.image_id = i.id`;
+          if (perRun) params.push(q.runId as number);
+        }
+        const where = [...imageClauses, ...(p !== 'none' ? pClauses : []), ...(extra ? [extra] : [])];
+        params.push(...imageParams, ...(p !== 'none' ? pParams : []));
+        return { sql: `${sql} WHERE ${where.join(' AND ')}`, params };
+      };
+      const count = (p: Join, extra = '') => {
+        const src = source(p, extra);
+        return ctx.get<{ n: number }>(`SELECT COUNT(*) AS n ${src.sql}`, ...src.params)?.n ?? 0;
+      };
+      const idsOf = (p: Join, extra: string, order: string, n: number, skip: number): number[] => {
+        if (n <= 0) return [];
+        const src = source(p, extra);
+        const id = p === 'only' && predictionsOnly ? 'p.image_id' : 'i.id';
+        return ctx
+          .all<{ id: number }>(
+            `SELECT ${id} AS id ${src.sql} ORDER BY ${order} LIMIT ? OFFSET ?`,
+            ...src.params,
+            n,
+            skip,
+          )
+          .map((r) => r.id);
+      };
 
-      const total = count('');
-      if (sort === 'path') {
-        return { total, offset, rows: rows('', 'i.rel_path', limit, offset).map(toRow) };
+      // With a prediction filter every listed image has a prediction (an inner join); without one, none is needed
+      // except to order by it.
+      const total = count(pFilter ? 'only' : 'none');
+      let ids: number[];
+      if (sort === 'path') ids = idsOf(pFilter ? 'inner' : 'none', '', 'i.rel_path', limit, offset);
+      else {
+        const seg = SEGMENTS[sort];
+        const byRating = sort === 'rating';
+        const pHas: Join = byRating ? (pFilter ? 'inner' : 'none') : 'only';
+        const pLacks: Join = pFilter ? 'inner' : byRating ? 'none' : 'left';
+        const first = count(pHas, seg.has);
+        const a =
+          offset < first ? idsOf(pHas, seg.has, seg.order, Math.min(limit, first - offset), offset) : [];
+        ids = [
+          ...a,
+          ...idsOf(pLacks, seg.lacks, 'i.rel_path', limit - a.length, Math.max(0, offset - first)),
+        ];
       }
-      const seg = SEGMENTS[sort];
-      const first = count(seg.has);
-      const a = offset < first ? rows(seg.has, seg.order, Math.min(limit, first - offset), offset) : [];
-      const b = rows(seg.lacks, 'i.rel_path', limit - a.length, Math.max(0, offset - first));
-      return { total, offset, rows: [...a, ...b].map(toRow) };
+      if (ids.length === 0) return { total, offset, rows: [] };
+
+      // The page's rows: split, the run's prediction and the ratings, for these ids only.
+      const showParams: Param[] = [];
+      let showSql = ' LEFT JOIN splits s ON s.image_id = i.id';
+      if (perRun) {
+        showSql += ' LEFT JOIN predictions p ON p.run_id = ? AND p.image_id = i.id';
+        showParams.push(q.runId as number);
+      }
+      showSql += ` LEFT JOIN ${RATINGS_BY_IMAGE(perRun)} rt ON rt.image_id = i.id`;
+      if (perRun) showParams.push(q.runId as number);
+      const pCols = perRun
+        ? 'p.run_id AS p_run_id, p.class_index AS p_class_index, p.probability AS p_probability, ' +
+          'p.true_probability AS p_true_probability, p.correct AS p_correct, p.checkpoint AS p_checkpoint, ' +
+          'p.created_at AS p_created_at'
+        : 'NULL AS p_run_id, NULL AS p_class_index, NULL AS p_probability, NULL AS p_true_probability, ' +
+          'NULL AS p_correct, NULL AS p_checkpoint, NULL AS p_created_at';
+      const list = padded(ids);
+      const found = ctx.all<Row>(
+        `SELECT i.*, s.split AS split, ${pCols}, rt.mean AS rt_mean, rt.n AS rt_count, rt.flagged AS rt_flagged
+         FROM images i${showSql} WHERE i.id IN (${list.map(() => '?').join(', ')})`,
+        ...showParams,
+        ...list,
+      );
+      const byId = new Map(found.map((r) => [r.id, r]));
+      return {
+        total,
+        offset,
+        rows: ids
+          .map((id) => byId.get(id))
+          .filter((r): r is Row => r !== undefined)
+          .map(toRow),
+      };
     },
   };
 }

@@ -341,7 +341,8 @@ CREATE TABLE predictions (
 );
 CREATE INDEX predictions_run_confidence ON predictions (run_id, probability, image_id);
 CREATE INDEX predictions_run_true ON predictions (run_id, true_probability, image_id);
-CREATE INDEX predictions_run_class ON predictions (run_id, class_index, correct);
+CREATE INDEX predictions_run_correct ON predictions (run_id, correct, true_probability, image_id);
+CREATE INDEX predictions_run_class ON predictions (run_id, class_index, probability, image_id);
 CREATE INDEX predictions_image ON predictions (image_id);
 `);
     },

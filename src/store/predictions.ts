@@ -89,6 +89,23 @@ export function predictionsApi(ctx: StoreContext): PredictionsApi {
       const now = ctx.now();
       ctx.tx(() => {
         for (const p of valid) {
+          // The gallery reads a run's predictions as its dataset's images without joining them: hold it true here.
+          const same = ctx.get<{ image: number; run: number }>(
+            `SELECT i.dataset_id AS image, r.dataset_id AS run FROM images i, runs r WHERE i.id = ? AND r.id = ?`,
+            p.imageId,
+            p.runId,
+          );
+          if (same === undefined) {
+            throw new Error(
+              `prediction of run ${p.runId} for image ${p.imageId}: no such run or image in ${ctx.file}`,
+            );
+          }
+          if (same.image !== same.run) {
+            throw new Error(
+              `prediction of run ${p.runId} for image ${p.imageId}: the image is in dataset ${same.image}, ` +
+                `the run was trained on dataset ${same.run}`,
+            );
+          }
           // Portable upsert (SQLite ≥ 3.24 and PostgreSQL share this form).
           ctx.run(
             `INSERT INTO predictions (run_id, image_id, class_index, probability, true_probability, correct,

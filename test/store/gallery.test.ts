@@ -223,5 +223,22 @@ test('predictions: stored values, counts, current checkpoint, and refused bad ro
       ]),
     /both be null/,
   );
+  const other = seedDataset(store, 1, 'other');
+  assert.throws(
+    () =>
+      store.predictions.putMany([
+        {
+          runId: runA,
+          imageId: other.imageIds[0],
+          classIndex: 0,
+          probability: 0.5,
+          trueProbability: null,
+          correct: null,
+          checkpoint: 'x',
+        },
+      ]),
+    /the image is in dataset \d+, the run was trained on dataset \d+/,
+  );
+  assert.throws(() => store.gallery.page({ datasetId: other.datasetId, runId: runA }), /belongs to dataset/);
   assert.equal(store.predictions.get(runA, ids[8]), undefined, 'a refused batch writes nothing');
 });
