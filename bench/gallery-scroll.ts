@@ -35,6 +35,8 @@ const { values } = parseArgs({
     label: { type: 'string', default: 'current' },
     frames: { type: 'string', default: '200' },
     wheels: { type: 'string', default: '120' },
+    /** Also record a Chrome trace of the warm scroll and print where the time went, per thread. */
+    trace: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.count);
@@ -236,6 +238,36 @@ async function jumps(page: import('playwright-core').Page, n: number): Promise<n
   return out;
 }
 
+/** Busy ms per thread (top-level tasks) and the main thread's heaviest event kinds, from a Chrome trace. */
+function summariseTrace(buf: Buffer): string {
+  const trace = JSON.parse(buf.toString('utf8')) as {
+    traceEvents: { name: string; ph: string; dur?: number; tid: number; pid: number; args?: { name?: string } }[];
+  };
+  const names = new Map<string, string>();
+  for (const e of trace.traceEvents) {
+    if (e.ph === 'M' && e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, e.args?.name ?? '?');
+  }
+  const busy = new Map<string, number>();
+  const mainKinds = new Map<string, number>();
+  for (const e of trace.traceEvents) {
+    if (e.ph !== 'X' || e.dur === undefined) continue;
+    const thread = names.get(`${e.pid}:${e.tid}`) ?? '?';
+    if (e.name === 'ThreadControllerImpl::RunTask' || e.name === 'RunTask') {
+      busy.set(thread, (busy.get(thread) ?? 0) + e.dur / 1000);
+    }
+    if (thread === 'CrRendererMain' && e.name !== 'ThreadControllerImpl::RunTask' && e.name !== 'RunTask') {
+      mainKinds.set(e.name, (mainKinds.get(e.name) ?? 0) + e.dur / 1000);
+    }
+  }
+  const top = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+      .join(', ');
+  return `busy ms by thread: ${top(busy, 6)}; main thread by event (ms, nested): ${top(mainKinds, 8)}`;
+}
+
 const db = await makeStore();
 const rendererDir = values.renderer ?? buildRenderer();
 const server = await startXwbServe(db, rendererDir);
@@ -265,7 +297,10 @@ try {
       "document.querySelector('[data-testid=gallery]').scrollTop = document.querySelector('[data-testid=gallery] .spacer').offsetHeight / 2",
     );
     const jump = (await page.evaluate(VISIBLE_LOADED)) as number;
+    const tracing = values.trace && pass === 'warm';
+    if (tracing) await browser.startTracing(page, { categories: ['devtools.timeline', 'toplevel'] });
     const ft = (await page.evaluate(SCROLL(frames))) as number[];
+    if (tracing) console.log(`[warm] trace: ${summariseTrace(await browser.stopTracing())}`);
     const afterScroll = (await page.evaluate(VISIBLE_LOADED)) as number;
     console.log(
       `[${pass}] first screen loaded: ${f(firstLoad)} ms; after a jump to the middle: ${f(jump)} ms`,
