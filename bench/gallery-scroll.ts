@@ -241,7 +241,14 @@ async function jumps(page: import('playwright-core').Page, n: number): Promise<n
 /** Busy ms per thread (top-level tasks) and the main thread's heaviest event kinds, from a Chrome trace. */
 function summariseTrace(buf: Buffer): string {
   const trace = JSON.parse(buf.toString('utf8')) as {
-    traceEvents: { name: string; ph: string; dur?: number; tid: number; pid: number; args?: { name?: string } }[];
+    traceEvents: {
+      name: string;
+      ph: string;
+      dur?: number;
+      tid: number;
+      pid: number;
+      args?: { name?: string };
+    }[];
   };
   const names = new Map<string, string>();
   for (const e of trace.traceEvents) {
@@ -314,9 +321,11 @@ try {
   const box = await page.locator('[data-testid=gallery]').boundingBox();
   if (!box) throw new Error('the gallery has no box');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  if (values.trace) await browser.startTracing(page, { categories: ['devtools.timeline', 'toplevel'] });
   await page.evaluate(REC_START);
   for (let i = 0; i < wheels; i++) await page.mouse.wheel(0, 400);
   const wheelFt = (await page.evaluate(REC_STOP)) as number[];
+  if (values.trace) console.log(`[wheel] trace: ${summariseTrace(await browser.stopTracing())}`);
   const afterWheel = (await page.evaluate(VISIBLE_LOADED)) as number;
   const where = (await page.evaluate("document.querySelector('[data-testid=gallery]').scrollTop")) as number;
   console.log(
