@@ -134,13 +134,17 @@ export function predictionsApi(ctx: StoreContext): PredictionsApi {
       // Chunked: a bound-parameter list has a limit (SQLite's default is 32,766).
       for (let i = 0; i < imageIds.length; i += 500) {
         const chunk = imageIds.slice(i, i + 500);
+        // Padded to a power of two with 0 (no image has id 0): a handful of statements, not one per length.
+        let n = 1;
+        while (n < chunk.length) n *= 2;
+        const ids = [...chunk, ...new Array<number>(n - chunk.length).fill(0)];
         const rows = ctx.all<{ image_id: number }>(
-          `SELECT image_id FROM predictions WHERE run_id = ? AND checkpoint = ? AND image_id IN (${chunk
+          `SELECT image_id FROM predictions WHERE run_id = ? AND checkpoint = ? AND image_id IN (${ids
             .map(() => '?')
             .join(', ')})`,
           runId,
           checkpoint,
-          ...chunk,
+          ...ids,
         );
         for (const r of rows) out.add(r.image_id);
       }
