@@ -503,6 +503,15 @@ export interface JobResponses {
 }
 // ---- end jobs ----
 
+/**
+ * The gallery's sorts and rating filters (what each means: src/store/gallery.ts, whose own lists the service
+ * checks these against at compile time; the renderer cannot import the store).
+ */
+export const GALLERY_SORTS = ['path', 'confidence', 'rating', 'wrong'] as const;
+export const RATING_FILTERS = ['rated', 'unrated', 'low', 'high', 'flagged'] as const;
+export type GallerySortName = (typeof GALLERY_SORTS)[number];
+export type RatingFilterName = (typeof RATING_FILTERS)[number];
+
 /** Request schemas by method. A method's name is also its IPC channel (`xwb:<name>`) and HTTP path. */
 export const requestSchemas = {
   'app.info': z.object({}).strict(),
@@ -525,6 +534,15 @@ export const requestSchemas = {
       datasetId: id,
       split: split.optional(),
       label: z.string().optional(),
+      /** The run whose stored predictions and ratings the items carry and the filters below use. */
+      runId: id.optional(),
+      /** Predicted class index (needs runId). */
+      predicted: z.number().int().min(0).optional(),
+      /** The stored prediction matches the label (needs runId). */
+      correct: z.boolean().optional(),
+      rating: z.enum(RATING_FILTERS).optional(),
+      /** 'confidence' and 'wrong' need runId. */
+      sort: z.enum(GALLERY_SORTS).default('path'),
       offset: z.number().int().min(0).default(0),
       limit: z.number().int().min(1).max(5000).default(500),
     })
@@ -618,6 +636,19 @@ export interface ImageView {
   url: string;
   /** Base URL of its thumbnails (append `?size=64|128|256`), or null where the transport serves none. */
   thumbUrl: string | null;
+  /** images.list with a runId: the run's stored prediction (null when none is stored). */
+  prediction?: StoredPredictionView | null;
+  /** images.list: the ratings of the image's explanations (of the run, when one is given); null when unrated. */
+  rating?: { mean: number | null; count: number; flagged: boolean } | null;
+}
+
+/** A run's stored prediction of one image (the gallery's filters). */
+export interface StoredPredictionView {
+  classIndex: number;
+  className: string;
+  probability: number;
+  /** null when the image has no label among the run's classes. */
+  correct: boolean | null;
 }
 
 export interface ImageDetail extends ImageView {
@@ -628,6 +659,8 @@ export interface ImageListView {
   total: number;
   offset: number;
   items: ImageView[];
+  /** With a runId: how many of the run's images have a stored prediction (0: offer the batch-explain job). */
+  predictions: number | null;
 }
 
 export interface ImportResultView {

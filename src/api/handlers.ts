@@ -114,7 +114,10 @@ export async function registerCoreHandlers(
       const [input] = await rm.inputs([image]);
       const [probs] = await rm.probabilities([input.pixels]);
       const { argmax } = await import('../explain/store.js');
+      const { predictionRows } = await import('../explain/predictions.js');
       const classIndex = argmax(probs);
+      // The viewer's prediction is kept like a batch job's: the gallery's filters see this image at once.
+      store.predictions.putMany(predictionRows(rm, [image], [probs]));
       return {
         probs: Array.from(probs),
         classIndex,

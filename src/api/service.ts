@@ -5,7 +5,15 @@ import { join, resolve, sep } from 'node:path';
 import { datasetsFolder } from '../data/demo.js';
 import { defaultShapeCount } from '../data/synthetic/options.js';
 import { explanationAtImage, f32leBytes } from '../explain/store.js';
-import type { DatasetSummary, EpochRecord, ImageRecord, Run, Store } from '../store/index.js';
+import type {
+  DatasetSummary,
+  EpochRecord,
+  GallerySort,
+  ImageRecord,
+  RatingFilter,
+  Run,
+  Store,
+} from '../store/index.js';
 import { GROUND_TRUTH } from '../store/index.js';
 import type { PhaseName } from '../training/config.js';
 import { epochWarning } from '../training/diagnostics.js';
@@ -270,14 +278,61 @@ export class XwbService {
       return report && importView(report);
     },
     'images.list': async (req) => {
-      const filter = { split: req.split, label: req.label };
-      const total = this.store.images.count(req.datasetId, filter);
-      const items = this.store.images.list(req.datasetId, {
-        ...filter,
+      const dataset = this.store.datasets.getById(req.datasetId);
+      if (!dataset) throw new ApiError(`no dataset ${req.datasetId}`, 404);
+      if (req.runId !== undefined) {
+        const run = this.store.runs.get(req.runId);
+        if (!run) throw new ApiError(`no run ${req.runId}`, 404, 'runId');
+        if (run.datasetId !== req.datasetId) {
+          throw new ApiError(
+            `run ${req.runId} was trained on dataset ${run.datasetId}, not on dataset ${req.datasetId}`,
+            400,
+            'runId',
+          );
+        }
+      }
+      const needsRun =
+        req.predicted !== undefined ||
+        req.correct !== undefined ||
+        ['confidence', 'wrong'].includes(req.sort);
+      if (needsRun && req.runId === undefined) {
+        throw new ApiError('filtering or sorting by prediction needs a run: choose one', 400, 'runId');
+      }
+      // The contract's lists and the store's must agree (a compile error here says they drifted).
+      const sort: GallerySort = req.sort;
+      const rating: RatingFilter | undefined = req.rating;
+      const page = this.store.gallery.page({
+        datasetId: req.datasetId,
+        runId: req.runId,
+        split: req.split,
+        label: req.label,
+        predicted: req.predicted,
+        correct: req.correct,
+        rating,
+        sort,
         offset: req.offset,
         limit: req.limit,
       });
-      return { total, offset: req.offset, items: items.map((im) => this.imageView(im)) };
+      const classes = dataset.classes;
+      return {
+        total: page.total,
+        offset: req.offset,
+        predictions: req.runId === undefined ? null : this.store.predictions.count(req.runId),
+        items: page.rows.map((r) => ({
+          ...this.imageView(r.image),
+          ...(req.runId === undefined
+            ? {}
+            : {
+                prediction: r.prediction && {
+                  classIndex: r.prediction.classIndex,
+                  className: classes[r.prediction.classIndex] ?? String(r.prediction.classIndex),
+                  probability: r.prediction.probability,
+                  correct: r.prediction.correct,
+                },
+              }),
+          rating: r.rating,
+        })),
+      };
     },
     'images.detail': async (req) => {
       const im = this.store.images.get(req.imageId);

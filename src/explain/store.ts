@@ -23,6 +23,7 @@
 import { endianness } from 'node:os';
 import type { Explanation, ImageRecord, JsonObject, Store } from '../store/index.js';
 import { type Placement, placeImage, RESIZE_MODES, type ResizeMode } from '../training/data/placement.js';
+import { predictionRows } from './predictions.js';
 import type { RunModel } from './run-model.js';
 import type { ExplainProgress, Params } from './types.js';
 
@@ -347,8 +348,12 @@ function imagesOf(store: Store, run: RunModel, imageIds: readonly number[]): Ima
   });
 }
 
-/** Resolves the class to explain per image ('predicted' runs the model on the images, in batches). */
+/**
+ * Resolves the class to explain per image. 'predicted' takes a stored prediction of the run's current checkpoint
+ * where there is one and runs the model on the others (in batches), storing what it predicted.
+ */
 async function resolveClasses(
+  store: Store,
   run: RunModel,
   images: readonly ImageRecord[],
   choice: ClassChoice,
@@ -377,14 +382,27 @@ async function resolveClasses(
   }
   if (choice !== 'predicted')
     throw new Error(`class must be an index, 'predicted' or 'target', got ${String(choice)}`);
-  const out: number[] = [];
-  for (let start = 0; start < images.length; start += batchSize) {
+  const have = store.predictions.current(
+    run.runId,
+    run.checkpoint.path,
+    images.map((im) => im.id),
+  );
+  const known = new Map<number, number>();
+  for (const id of have) {
+    const p = store.predictions.get(run.runId, id);
+    if (p) known.set(id, p.classIndex);
+  }
+  const todo = images.filter((im) => !known.has(im.id));
+  for (let start = 0; start < todo.length; start += batchSize) {
     signal?.throwIfAborted();
-    const inputs = await run.inputs(images.slice(start, start + batchSize));
-    for (const probs of await run.probabilities(inputs.map((i) => i.pixels))) out.push(argmax(probs));
+    const batch = todo.slice(start, start + batchSize);
+    const inputs = await run.inputs(batch);
+    const rows = predictionRows(run, batch, await run.probabilities(inputs.map((i) => i.pixels)));
+    store.predictions.putMany(rows);
+    for (const r of rows) known.set(r.imageId, r.classIndex);
     await yieldToEventLoop();
   }
-  return out;
+  return images.map((im) => known.get(im.id) as number);
 }
 
 export function argmax(v: ArrayLike<number>): number {
@@ -417,7 +435,7 @@ export async function getOrCompute(
   const key = keyParams(info.defaults, params, method);
   const images = imagesOf(store, run, imageIds);
   const size = run.inputSize;
-  const classes = await resolveClasses(run, images, classChoice, batchSize, options.signal);
+  const classes = await resolveClasses(store, run, images, classChoice, batchSize, options.signal);
   const items: (CachedMap | undefined)[] = new Array(images.length);
   const missing: number[] = [];
   images.forEach((image, i) => {

@@ -10,6 +10,18 @@ export type {
   MetricInput,
   MetricRecord,
 } from './explanations.js';
+export {
+  GALLERY_SORTS,
+  type GalleryPage,
+  type GalleryQuery,
+  type GalleryRow,
+  type GallerySort,
+  HIGH_RATING,
+  type ImageRating,
+  LOW_RATING,
+  RATING_FILTERS,
+  type RatingFilter,
+} from './gallery.js';
 export type { ImageInput, ImageRecord, ListImagesOptions, UpsertStatus } from './images.js';
 export type { Job, JobProgressRecord, JobStatus, JobsApi } from './jobs.js';
 export { type Json, type JsonObject, type Metrics, paramsHash } from './json.js';
@@ -18,6 +30,7 @@ export { MIGRATIONS, type Migration } from './migrations.js';
 export type { ListObjectsOptions, StoredObject } from './objects.js';
 export { assertStorePath, defaultStorePath, type StorePathContext } from './paths.js';
 export { isPostgresUrl, MISSING_PG_NATIVE } from './postgres.js';
+export type { PredictionInput, PredictionRecord, PredictionsApi } from './predictions.js';
 export type {
   Rater,
   Rating,

@@ -422,6 +422,36 @@ CREATE INDEX jobs_status ON jobs (status);
 `);
     },
   },
+  {
+    version: 4,
+    name: "a run's prediction per image (class, probability, correctness) for the gallery's filters and sorts",
+    up(db) {
+      // Portable SQL (the store also runs on PostgreSQL): no STRICT, no json functions; the store module checks
+      // the types. `checkpoint` is the model file the prediction came from, so a resumed run's newer model is
+      // predicted again rather than shown with the old numbers. `true_probability` is the probability of the
+      // image's labelled class (NULL with `correct` when the image has no label among the run's classes): the
+      // gallery's "most wrong first" is that number ascending, so it has an index of its own.
+      db.exec(`
+CREATE TABLE predictions (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  class_index INTEGER NOT NULL CHECK (class_index >= 0),
+  probability DOUBLE PRECISION NOT NULL CHECK (probability >= 0 AND probability <= 1),
+  true_probability DOUBLE PRECISION CHECK (true_probability IS NULL OR (true_probability >= 0 AND true_probability <= 1)),
+  correct INTEGER CHECK (correct IS NULL OR correct IN (0, 1)),
+  checkpoint TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, image_id),
+  CHECK ((correct IS NULL) = (true_probability IS NULL))
+);
+CREATE INDEX predictions_run_confidence ON predictions (run_id, probability, image_id);
+CREATE INDEX predictions_run_true ON predictions (run_id, true_probability, image_id);
+CREATE INDEX predictions_run_correct ON predictions (run_id, correct, true_probability, image_id);
+CREATE INDEX predictions_run_class ON predictions (run_id, class_index, probability, image_id);
+CREATE INDEX predictions_image ON predictions (image_id);
+`);
+    },
+  },
 ];
 
 /** Versions must be 1, 2, 3 … in order: a gap or a duplicate is a programming error caught at open. */

@@ -8,6 +8,7 @@ import { StoreContext } from './context.js';
 import { type DatasetsApi, datasetsApi } from './datasets.js';
 import type { EngineKind } from './engine.js';
 import { type ExplanationsApi, explanationsApi } from './explanations.js';
+import { type GalleryApi, galleryApi } from './gallery.js';
 import { type ImagesApi, imagesApi } from './images.js';
 import { type JobsApi, jobsApi } from './jobs.js';
 import { type MasksApi, masksApi } from './masks.js';
@@ -15,6 +16,7 @@ import { MIGRATIONS, type Migration, validateMigrations } from './migrations.js'
 import { type ObjectsApi, objectsApi } from './objects.js';
 import { assertStorePath, defaultStorePath } from './paths.js';
 import { isPostgresUrl, type PostgresDiagnostics, PostgresEngine } from './postgres.js';
+import { type PredictionsApi, predictionsApi } from './predictions.js';
 import { type RatingsApi, ratingsApi } from './ratings.js';
 import { type RunsApi, runsApi } from './runs.js';
 import { type SplitsApi, splitsApi } from './splits.js';
@@ -48,6 +50,10 @@ export interface Store {
   readonly masks: MasksApi;
   readonly runs: RunsApi;
   readonly explanations: ExplanationsApi;
+  /** A run's prediction per image (class, probability, correctness). */
+  readonly predictions: PredictionsApi;
+  /** The gallery's filtered, sorted pages. */
+  readonly gallery: GalleryApi;
   readonly ratings: RatingsApi;
   readonly jobs: JobsApi;
   /** What the connection actually runs with, read back from the database (for an About screen and for tests). */
@@ -142,6 +148,8 @@ export function openStore(target: string, opts: OpenStoreOptions = {}): Store {
     masks: masksApi(ctx),
     runs: runsApi(ctx),
     explanations: explanationsApi(ctx),
+    predictions: predictionsApi(ctx),
+    gallery: galleryApi(ctx),
     ratings: ratingsApi(ctx),
     jobs: jobsApi(ctx),
     diagnostics: () => engine.diagnostics(),

@@ -107,6 +107,9 @@ test('batch explain: a job in a worker, with progress, whose maps land in the st
   // 24 maps stored by the worker's own connection, visible to ours.
   const stored = ['gradient', 'gradcam'].map((m) => f.store.explanations.list(runId, { method: m }).length);
   assert.deepEqual(stored, [12, 12]);
+  // And a prediction per image, for the gallery's filters; the job predicted all 12 (none were stored before).
+  assert.equal((end.result as { predicted: number }).predicted, 12);
+  assert.equal(f.store.predictions.count(runId), 12);
   const seen = updates(job.id).filter((u) => u.progress);
   assert.ok(seen.length >= 1);
   assert.deepEqual(seen.at(-1)?.progress, { done: 24, total: 24, stage: 'explain gradcam' });

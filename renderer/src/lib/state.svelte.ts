@@ -4,19 +4,14 @@
  */
 import type { DatasetView, JobView, MethodInfo, RunView, XwbEvent } from '../../../src/api/contract';
 import type { SequentialColormap } from './colormap';
+import type { GalleryFilter } from './gallery';
 import type { ScaleChoice } from './overlay/normalise';
 import type { View } from './viewport';
 
 export type Screen = 'datasets' | 'gallery' | 'image' | 'compare' | 'training' | 'jobs' | 'review';
 
-/**
- * What the gallery can filter on today (the contract's images.list). Correct/incorrect and rated filters join
- * here once images.list accepts them; the gallery renders a control per field of this type and nothing more.
- */
-export interface GalleryFilter {
-  label?: string;
-  split?: 'train' | 'val' | 'test';
-}
+/** The gallery's filter and sort (lib/gallery.ts), shared with the image view and the compare grid. */
+export type { GalleryFilter } from './gallery';
 
 export interface OverlaySettings {
   on: boolean;

@@ -5,6 +5,7 @@
  * (the default applies) rather than breaking the page.
  */
 import { COLORMAPS, type SequentialColormap } from './colormap.js';
+import { GALLERY_SORTS, type GalleryFilter, RATING_FILTERS } from './gallery.js';
 import { SCALE_CHOICES, type ScaleChoice } from './overlay/normalise.js';
 
 export const SCREENS = ['datasets', 'gallery', 'image', 'compare', 'training', 'review'] as const;
@@ -27,7 +28,7 @@ export interface UrlOverlay {
 export interface UrlView {
   screen: UrlScreen;
   datasetId: number | null;
-  filter: { label?: string; split?: 'train' | 'val' | 'test' };
+  filter: GalleryFilter;
   imageIndex: number;
   runId: number | null;
   overlay: UrlOverlay;
@@ -92,10 +93,21 @@ export function parseViewHash(hash: string): UrlView {
   const label = p.get('label');
   const split = oneOf(p.get('split'), SPLITS);
   const cls = p.get('class');
+  const predicted = nonNegativeInt(p.get('pred'));
+  const correct = flag(p.get('correct'));
+  const rating = oneOf(p.get('rating'), RATING_FILTERS);
+  const sort = oneOf(p.get('sort'), GALLERY_SORTS);
   return {
     screen: oneOf(path, SCREENS) ?? DEFAULT_VIEW.screen,
     datasetId: positiveInt(p.get('d')),
-    filter: { ...(label ? { label } : {}), ...(split ? { split } : {}) },
+    filter: {
+      ...(label ? { label } : {}),
+      ...(split ? { split } : {}),
+      ...(predicted !== null ? { predicted } : {}),
+      ...(correct !== null ? { correct } : {}),
+      ...(rating ? { rating } : {}),
+      ...(sort && sort !== 'path' ? { sort } : {}),
+    },
     imageIndex: nonNegativeInt(p.get('i')) ?? 0,
     runId: positiveInt(p.get('run')),
     overlay: {
@@ -121,6 +133,10 @@ export function viewHash(v: UrlView): string {
   if (v.datasetId !== null) p.set('d', String(v.datasetId));
   if (v.filter.label) p.set('label', v.filter.label);
   if (v.filter.split) p.set('split', v.filter.split);
+  if (v.filter.predicted !== undefined) p.set('pred', String(v.filter.predicted));
+  if (v.filter.correct !== undefined) p.set('correct', v.filter.correct ? '1' : '0');
+  if (v.filter.rating) p.set('rating', v.filter.rating);
+  if (v.filter.sort && v.filter.sort !== 'path') p.set('sort', v.filter.sort);
   if (v.imageIndex > 0) p.set('i', String(v.imageIndex));
   if (v.runId !== null) p.set('run', String(v.runId));
   if (o.method !== d.method) p.set('m', o.method);

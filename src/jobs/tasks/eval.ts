@@ -5,6 +5,7 @@
 import type { EvalJobParams } from '../../api/contract.js';
 import { initEngine } from '../../engine/select.js';
 import { evaluateRun, resolveMethods, resolveMetrics, toJson } from '../../evaluate/index.js';
+import { storePredictions } from '../../explain/predictions.js';
 import { loadRunModel } from '../../explain/run-model.js';
 import type { Json } from '../../store/index.js';
 import { listSplit } from '../../training/data/load.js';
@@ -23,6 +24,9 @@ export const task: Task = {
       const n = images.length;
       const total = methods.length * 2 * n;
       // The model is loaded: say so at once (the first chunk of metrics can take a while).
+      ctx.progress({ done: 0, total, stage: 'predict' });
+      // The gallery filters and sorts by the run's predictions: every image evaluated gets one stored.
+      await storePredictions(ctx.store, rm, images, { batchSize: p.batchSize, signal: ctx.signal });
       ctx.progress({ done: 0, total, stage: `explain ${methods[0]}` });
       const result = await evaluateRun(ctx.store, rm, {
         methods,

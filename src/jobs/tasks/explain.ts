@@ -5,6 +5,7 @@
 import type { ExplainJobParams } from '../../api/contract.js';
 import { initEngine } from '../../engine/select.js';
 import { resolveMethods } from '../../evaluate/select.js';
+import { storePredictions } from '../../explain/predictions.js';
 import { loadRunModel } from '../../explain/run-model.js';
 import { getOrCompute } from '../../explain/store.js';
 import { listSplit } from '../../training/data/load.js';
@@ -22,6 +23,12 @@ export const task: Task = {
       const ids = images.map((i) => i.id);
       const total = methods.length * ids.length;
       const rows: { method: string; computed: number; cached: number; seconds: number }[] = [];
+      // The gallery filters and sorts by the run's predictions: every image explained gets one stored.
+      ctx.progress({ done: 0, total, stage: 'predict' });
+      const predicted = await storePredictions(ctx.store, rm, images, {
+        batchSize: p.batchSize,
+        signal: ctx.signal,
+      });
       ctx.progress({ done: 0, total, stage: `explain ${methods[0]}` });
       for (const [m, method] of methods.entries()) {
         const t0 = performance.now();
@@ -38,7 +45,14 @@ export const task: Task = {
           seconds: (performance.now() - t0) / 1000,
         });
       }
-      return { runId: p.runId, engine: engine.name, split: p.split, images: ids.length, methods: rows };
+      return {
+        runId: p.runId,
+        engine: engine.name,
+        split: p.split,
+        images: ids.length,
+        predicted,
+        methods: rows,
+      };
     } finally {
       rm.dispose();
     }
