@@ -6,7 +6,8 @@
  *   pool   — a PassPool over `--replicas` threads (default: one per core), as RunModel.explain uses.
  * Also prints the largest difference of each map from `before`, relative to the map's scale.
  *
- * Run: `node --import tsx bench/explain.ts [--size 64] [--methods ig,sg,occ] [--reps 2] [--no-before]`
+ * Run: `node --import tsx bench/explain.ts [--size 64] [--methods ig,sg,occ] [--reps 2] [--no-before] [--no-torch]`
+ * (the PyTorch yardstick, bench/explain_torch.py, runs after xwb in the same invocation unless --no-torch)
  * At 224 px the `before` column of IG-50/SmoothGrad-50 takes minutes: use `--steps 8` to time fewer passes
  * (the cost is linear in the passes) or `--no-before`.
  */
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
     replicas,
     limit: backwardPassLimit(size),
   });
+  const poolSeconds = new Map<string, number>();
   console.log(`pool start: ${((performance.now() - t0) / 1000).toFixed(2)} s (once per loaded model)`);
   try {
     // Warm-up: the first pass of each engine compiles and allocates.
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
       const pooled = await timed(model, x, c, pool);
       const ref = before?.maps ?? graph.maps;
       const diff = Math.max(relDiff(graph.maps, ref), relDiff(pooled.maps, ref));
+      poolSeconds.set(c.key, pooled.seconds);
       const f = (t?: Timed) => (t ? `${t.seconds.toFixed(2)} (${t.cpu.toFixed(2)})` : '–');
       console.log(
         `| ${c.label} | ${f(before)} | ${f(graph)} | ${f(pooled)} | ${before ? (before.seconds / pooled.seconds).toFixed(2) : '–'} | ${pooled.firstTick.toFixed(2)} | ${diff.toExponential(1)}${before ? '' : ' (vs graph)'} |`,
@@ -144,7 +147,34 @@ async function main(): Promise<void> {
     x.dispose();
     model.dispose();
   }
+  if (!process.argv.includes('--no-torch')) torchYardstick(poolSeconds);
   console.log(`load average at the end: ${os.loadavg()[0].toFixed(1)}`);
+}
+
+/** The same methods on the PyTorch yardstick (bench/explain_torch.py), right after, and xwb's ratio to it. */
+function torchYardstick(xwb: ReadonlyMap<string, number>): void {
+  const python = process.env.XWB_PYTHON ?? '/usr/bin/python3';
+  const script = new URL('./explain_torch.py', import.meta.url).pathname;
+  const methods = [...xwb.keys()].join(',');
+  const r = spawnSync(
+    python,
+    [script, '--size', String(size), '--steps', String(steps), '--reps', String(reps), '--methods', methods],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) {
+    console.log(
+      `PyTorch yardstick not run: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`,
+    );
+    return;
+  }
+  const t = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number | string>;
+  console.log(`\nPyTorch (${t.engine}, ${t.threads} threads, same run): per image`);
+  for (const [key, seconds] of xwb) {
+    const theirs = Number(t[`${key}_s`]);
+    console.log(
+      `  ${key}: xwb pool ${seconds.toFixed(2)} s, PyTorch ${theirs.toFixed(2)} s, xwb ÷ PyTorch ${(seconds / theirs).toFixed(1)}×`,
+    );
+  }
 }
 
 await main();

@@ -808,7 +808,28 @@ export type XwbEvent =
   /** A run's stored status changed (queued → running …): the runs table shows the store's word. */
   | { type: 'run.status'; runId: number; status: string }
   | { type: 'job.update'; job: JobView }
+  | ExplainPartialEvent
   | ReviewEvent;
+
+/**
+ * A coarse map of an explanation still being computed (integrated gradients on a coarser grid, SmoothGrad on
+ * its first samples, occlusion's first windows), for the viewer to show until `explain` answers with the
+ * exact map. At the image's resolution, like the map the answer's url serves.
+ */
+export interface ExplainPartialEvent {
+  type: 'explain.partial';
+  runId: number;
+  imageId: number;
+  method: string;
+  classIndex: number;
+  width: number;
+  height: number;
+  min: number;
+  max: number;
+  /** Float32 little-endian, row-major, width × height, base64. */
+  data: string;
+  note: string;
+}
 
 /** An error the renderer shows where the user is working; `field` names the form field at fault. */
 export interface ApiErrorBody {

@@ -129,7 +129,9 @@ export async function registerCoreHandlers(
 
   service.register('explain', async (req) => {
     imageOf(req.imageId);
-    const { getOrCompute, explanationAtImage, CONSERVATION } = await import('../explain/store.js');
+    const { getOrCompute, explanationAtImage, mapToImageResolution, f32leBytes, CONSERVATION } = await import(
+      '../explain/store.js'
+    );
     return withModel(req.runId, async (rm): Promise<ExplanationView> => {
       let result: Awaited<ReturnType<typeof getOrCompute>>;
       try {
@@ -142,6 +144,22 @@ export async function registerCoreHandlers(
           req.classIndex ?? 'predicted',
           {
             batchSize: 1,
+            // The many-pass methods' first, coarse map goes to the viewer at once (the answer is the exact one).
+            onPartial: (p) => {
+              const data = mapToImageResolution(p.map, p.placement);
+              service.emit({
+                type: 'explain.partial',
+                runId: req.runId,
+                imageId: p.imageId,
+                method: req.method,
+                classIndex: p.classIndex,
+                width: p.placement.srcWidth,
+                height: p.placement.srcHeight,
+                ...finiteRange(data),
+                data: f32leBytes(data).toString('base64'),
+                note: p.note,
+              });
+            },
           },
         );
       } catch (e) {

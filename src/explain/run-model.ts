@@ -26,6 +26,7 @@ import { decodeImage } from '../training/data/decode.js';
 import { type Placement, placeImage } from '../training/data/placement.js';
 import { handOn } from '../training/resume.js';
 import { PassPool } from './passes/pool.js';
+import type { Passes } from './passes/types.js';
 import { getMethod } from './registry.js';
 import { backwardPassLimit } from './run.js';
 import type { ExplainContext, ExplainMethod, Params } from './types.js';
@@ -65,6 +66,13 @@ export interface RunModel {
   readonly scoreModel: ScoreModel;
   /** A second, independent copy of the model from the same checkpoint (for randomisation); caller disposes. */
   loadCopy(): Promise<XwbModel>;
+  /**
+   * The pass pool over the cores the many-pass methods use (started at first use, kept with the model), or
+   * null where passes run on this thread only (a native engine, one core, or workers that would not start).
+   */
+  passes(): Promise<Passes | null>;
+  /** A pool of the same size for another model (a randomised copy), or null as above; the caller closes it. */
+  poolFor(model: XwbModel): Promise<PassPool | null>;
   dispose(): void;
 }
 
@@ -237,11 +245,11 @@ export async function loadRunModel(
   let disposed = false;
   // Started at the first many-pass explanation, reused after (a worker start costs about a second).
   let pool: Promise<PassPool | null> | undefined;
-  const passesFor = (name: string): Promise<PassPool | null> => {
+  const startPool = (of: XwbModel): Promise<PassPool | null> => {
     const engine = splittableEngine();
     const replicas = options.replicas ?? (engine ? defaultReplicas(engine) : 1);
-    if (!MANY_PASS_METHODS.has(name) || engine === null || replicas < 2) return Promise.resolve(null);
-    pool ??= PassPool.create({ model, engine, replicas, limit: backwardPassLimit(size) }).catch(
+    if (engine === null || replicas < 2) return Promise.resolve(null);
+    return PassPool.create({ model: of, engine, replicas, limit: backwardPassLimit(size) }).catch(
       (err: unknown) => {
         // The same maps come out of this thread alone, only slower: say so once and go on without workers.
         console.warn(
@@ -250,8 +258,13 @@ export async function loadRunModel(
         return null;
       },
     );
+  };
+  const sharedPool = (): Promise<PassPool | null> => {
+    pool ??= startPool(model);
     return pool;
   };
+  const passesFor = (name: string): Promise<PassPool | null> =>
+    MANY_PASS_METHODS.has(name) ? sharedPool() : Promise.resolve(null);
   const alive = (where: string) => {
     if (disposed) throw new Error(`${where}: the model of run ${runId} was already released`);
   };
@@ -302,6 +315,11 @@ export async function loadRunModel(
     },
     scoreModel: scoreModelOf(model),
     loadCopy: () => loadCheckpoint(checkpoint),
+    passes() {
+      alive('passes');
+      return sharedPool();
+    },
+    poolFor: startPool,
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -279,6 +279,23 @@ export interface CacheOptions {
   onProgress?: (p: { done: number; total: number; cached: number }) => void;
   /** Progress inside a batch (the method's own units), for fine-grained bars. */
   onMethodProgress?: (p: ExplainProgress) => void;
+  /**
+   * A coarse map of an image that is being computed, before its exact one (the many-pass methods' progressive
+   * refinement, ExplainContext.onPartial), at the model's input resolution; the stored maps are the exact
+   * ones whether or not this is given.
+   */
+  onPartial?: (p: PartialMap) => void;
+}
+
+export interface PartialMap {
+  imageId: number;
+  classIndex: number;
+  /** S×S, row-major, at the model's input resolution; the receiver owns it. */
+  map: Float32Array;
+  size: number;
+  placement: Placement;
+  /** What the coarse map is, e.g. 'integrated_gradients with 4 of 50 intervals'. */
+  note: string;
 }
 
 export interface CachedMap {
@@ -477,7 +494,23 @@ export async function getOrCompute(
       inputs.map((x) => x.pixels),
       batch.map((i) => classes[i]),
       { ...key, batchSize },
-      { signal: options.signal, onProgress: options.onMethodProgress },
+      {
+        signal: options.signal,
+        onProgress: options.onMethodProgress,
+        onPartial: options.onPartial
+          ? (p) => {
+              const i = batch[p.image];
+              options.onPartial?.({
+                imageId: images[i].id,
+                classIndex: classes[i],
+                map: p.map,
+                size,
+                placement: run.placement(images[i]),
+                note: p.note,
+              });
+            }
+          : undefined,
+      },
     );
     const conservation = debug[CONSERVATION];
     batch.forEach((i, k) => {

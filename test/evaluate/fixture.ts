@@ -24,7 +24,14 @@ export interface EvalFixture {
   datasetId: number;
   classes: string[];
   /** Creates a run with a saved (untrained) final checkpoint and returns its id. */
-  makeRun(opts?: { kind?: 'expclass' | 'classifier'; resize?: ResizeMode; seed?: number }): Promise<number>;
+  makeRun(opts?: {
+    kind?: 'expclass' | 'classifier';
+    resize?: ResizeMode;
+    seed?: number;
+    /** Model input size (default 32) and base width (default 4). */
+    inputSize?: number;
+    base?: number;
+  }): Promise<number>;
   done(): void;
 }
 
@@ -34,12 +41,15 @@ export async function wasmEngine() {
   return info;
 }
 
-export async function evalFixture(images = 16): Promise<EvalFixture> {
+export async function evalFixture(
+  images = 16,
+  size: { width: number; height: number } = { width: 48, height: 32 },
+): Promise<EvalFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xwb-eval-'));
   const datasetDir = path.join(dir, 'shapes');
   await generateDataset(datasetDir, {
-    width: 48,
-    height: 32,
+    width: size.width,
+    height: size.height,
     images,
     colourCue: true,
     fill: true,
@@ -61,7 +71,7 @@ export async function evalFixture(images = 16): Promise<EvalFixture> {
       const kind = opts.kind ?? 'expclass';
       const config = resolveTrainConfig({
         datasetId,
-        model: { kind, inputSize: 32, base: 4 },
+        model: { kind, inputSize: opts.inputSize ?? 32, base: opts.base ?? 4 },
         data: { resize: opts.resize ?? 'letterbox' },
         seed: opts.seed ?? 5,
       });

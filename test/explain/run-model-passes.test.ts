@@ -66,3 +66,49 @@ test('RunModel.explain: pool of 2 and one thread give the same IG, VarGrad and o
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(tf.memory().numTensors, baseline, 'the run models release every tensor');
 });
+
+test('getOrCompute with onPartial: coarse maps first, and the stored map is the one-shot map exactly', async () => {
+  const { getOrCompute } = await import('../../src/explain/store.js');
+  const rm = await loadRunModel(f.store, runId, { replicas: 2 });
+  try {
+    const ids = listSplit(f.store, f.datasetId, 'train')
+      .map((i) => i.id)
+      .slice(0, 2);
+    const inputs = await rm.inputs(ids.map((id) => f.store.images.get(id)!));
+    for (const method of ['integrated_gradients', 'smoothgrad']) {
+      const params =
+        method === 'smoothgrad' ? { samples: 12, internalBatch: 4 } : { steps: 12, internalBatch: 4 };
+      const partials: { imageId: number; map: Float32Array; note: string }[] = [];
+      // f32: the stored map is bit-exact, so equality below is about the computation, not the encoding.
+      const viaCache = await getOrCompute(f.store, rm, ids, method, params, 'target', {
+        encoding: 'f32le',
+        onPartial: (p) => partials.push({ imageId: p.imageId, map: p.map, note: p.note }),
+      });
+      assert.equal(viaCache.computed, ids.length);
+      const oneShot = await rm.explain(
+        method,
+        inputs.map((x) => x.pixels),
+        viaCache.items.map((i) => i.classIndex),
+        { ...viaCache.params, batchSize: 8 },
+      );
+      assert.ok(partials.length >= ids.length, `${method}: a coarse map per image (${partials.length})`);
+      for (let k = 0; k < ids.length; k++) {
+        assert.deepEqual(
+          viaCache.items[k].map,
+          oneShot.maps[k],
+          `${method}: stored map = one-shot map, image ${k}`,
+        );
+        const coarse = partials.find((p) => p.imageId === ids[k]);
+        assert.ok(coarse, `${method}: a coarse map of image ${ids[k]}`);
+        assert.equal(coarse.map.length, 32 * 32);
+        assert.ok(
+          maxRelDiff(coarse.map, oneShot.maps[k]) > 0,
+          `${method}: the coarse map is an earlier estimate`,
+        );
+        assert.match(coarse.note, new RegExp(method));
+      }
+    }
+  } finally {
+    rm.dispose();
+  }
+});

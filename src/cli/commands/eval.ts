@@ -40,7 +40,9 @@ export const evalCommand: Command = {
         const methods = usage(() => resolveMethods(a.methods, rm.config.model.kind));
         const images = listSplit(store, rm.datasetId, a.split).slice(0, a.limit);
         if (images.length === 0) throw new UserError(`run ${a.runId}'s dataset has no ${a.split} images`);
-        const bars = new Map<string, ReturnType<typeof createProgress>>();
+        // One bar over the whole evaluation: its units (a method explained, a metric run, a randomisation
+        // stage, per chunk of images) are alike from chunk to chunk, so the ETA holds after the first few.
+        const bar = createProgress('eval', { enabled: io.interactive && !json, etaFromFirstUpdate: true });
         const result = await withInterrupt((signal) =>
           evaluateRun(store, rm, {
             methods,
@@ -51,18 +53,12 @@ export const evalCommand: Command = {
             encoding: a.encoding,
             signal,
             onProgress: (p) => {
-              const label = `${p.phase} ${p.method}`;
-              let bar = bars.get(label);
-              if (!bar) {
-                for (const b of bars.values()) b.done();
-                bar = createProgress(label, { enabled: io.interactive && !json });
-                bars.set(label, bar);
-              }
-              bar.update(p.done, p.total);
+              const what = p.phase === 'explain' ? `explain ${p.method}` : `${p.phase} ${p.metric ?? ''}`;
+              bar.update(p.units, p.unitsTotal, `${p.done}/${p.total} images · ${what}`);
             },
           }),
         );
-        for (const b of bars.values()) b.done();
+        bar.done();
         if (csv !== undefined) writeFileAtomic(csv, toCsv(result.rows));
         if (json) {
           io.out(JSON.stringify(toJson(result, { engine: info.name, split: a.split }), null, 2));

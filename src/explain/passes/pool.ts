@@ -14,7 +14,7 @@ import { tf } from '../../engine/tf.js';
 import type { EngineName } from '../../engine/types.js';
 import type { XwbModel } from '../../models/types.js';
 import { LocalPasses } from './local.js';
-import type { FromPassWorker, PassRequest, ToPassWorker } from './protocol.js';
+import type { FromPassWorker, PassRefresh, PassRequest, ToPassWorker } from './protocol.js';
 import type { Passes } from './types.js';
 
 const WORKER_URL = siblingModule('worker', import.meta.url);
@@ -48,6 +48,7 @@ export class PassPool implements Passes {
   private constructor(
     private readonly local: LocalPasses,
     private readonly remotes: Remote[],
+    private readonly weights: SharedArrayBuffer,
   ) {}
 
   static async create(options: PassPoolOptions): Promise<PassPool> {
@@ -69,7 +70,7 @@ export class PassPool implements Passes {
       for (const remote of remotes) await remote.worker.terminate();
       throw err;
     }
-    return new PassPool(new LocalPasses(model, limit), remotes);
+    return new PassPool(new LocalPasses(model, limit), remotes, weights);
   }
 
   get model(): XwbModel {
@@ -91,6 +92,17 @@ export class PassPool implements Passes {
 
   logits(x: tf.Tensor4D): Promise<tf.Tensor2D> {
     return this.split('logits', x, [], (xs) => this.local.logits(xs)) as Promise<tf.Tensor2D>;
+  }
+
+  /**
+   * After the model's weights were changed in place (model-parameter randomisation shuffles a copy stage by
+   * stage): copies them to the replicas again and drops every folded graph, so the next passes use them.
+   */
+  async refresh(): Promise<void> {
+    if (this.closed) throw new Error('PassPool: used after close()');
+    readInto(variablesOf(allWeights(this.local.model)), new Float32Array(this.weights));
+    this.local.dispose();
+    await Promise.all(this.remotes.map((r) => this.call(r, { type: 'refresh', id: this.nextId++ })));
   }
 
   async close(): Promise<void> {
@@ -154,11 +166,11 @@ export class PassPool implements Passes {
     return out;
   }
 
-  private call(remote: Remote, msg: PassRequest): Promise<Float32Array> {
+  private call(remote: Remote, msg: PassRequest | PassRefresh): Promise<Float32Array> {
     if (remote.failed) return Promise.reject(remote.failed);
     return new Promise((resolve, reject) => {
       remote.pending.set(msg.id, { resolve, reject });
-      remote.worker.postMessage(msg, [msg.images.buffer as ArrayBuffer]);
+      remote.worker.postMessage(msg, msg.type === 'refresh' ? [] : [msg.images.buffer as ArrayBuffer]);
     });
   }
 }

@@ -22,7 +22,13 @@ export interface PassRequest {
   classes: Int32Array;
 }
 
-export type ToPassWorker = PassInit | PassRequest | { type: 'close' };
+/** The pool's shared weights were rewritten (the model changed in place, e.g. a randomisation stage). */
+export interface PassRefresh {
+  type: 'refresh';
+  id: number;
+}
+
+export type ToPassWorker = PassInit | PassRequest | PassRefresh | { type: 'close' };
 
 export type FromPassWorker =
   | { type: 'ready' }

@@ -12,6 +12,7 @@ import type { FromPassWorker, ToPassWorker } from './protocol.js';
 if (!parentPort) throw new Error('src/explain/passes/worker.ts runs only as a worker thread of PassPool');
 const port = parentPort;
 let passes: LocalPasses | undefined;
+let shared: Float32Array | undefined;
 
 function post(msg: FromPassWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -27,12 +28,20 @@ async function handle(msg: ToPassWorker): Promise<void> {
   if (msg.type === 'init') {
     await initEngine({ prefer: msg.engine, logger: () => {} });
     const model = buildFromSpec(msg.spec);
-    writeFrom(variablesOf(allWeights(model)), new Float32Array(msg.weights));
+    shared = new Float32Array(msg.weights);
+    writeFrom(variablesOf(allWeights(model)), shared);
     passes = new LocalPasses(model, msg.limit);
     post({ type: 'ready' });
     return;
   }
-  if (!passes) throw new Error('pass worker used before init');
+  if (!passes || !shared) throw new Error('pass worker used before init');
+  if (msg.type === 'refresh') {
+    writeFrom(variablesOf(allWeights(passes.model)), shared);
+    // The graph folded the old weights (batch norm into convolutions): rebuild it at the next gradient.
+    passes.dispose();
+    post({ type: 'done', id: msg.id, values: new Float32Array(0) });
+    return;
+  }
   const x = tf.tensor4d(msg.images, msg.shape);
   try {
     const out =

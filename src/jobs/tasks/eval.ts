@@ -21,9 +21,8 @@ export const task: Task = {
       const methods = resolveMethods(p.methods?.join(','), rm.config.model.kind);
       const images = listSplit(ctx.store, rm.datasetId, p.split).slice(0, p.limit);
       if (images.length === 0) throw new Error(`run ${p.runId}'s dataset has no ${p.split} images`);
-      const n = images.length;
-      const total = methods.length * 2 * n;
       // The model is loaded: say so at once (the first chunk of metrics can take a while).
+      let total = 1;
       ctx.progress({ done: 0, total, stage: 'predict' });
       // The gallery filters and sorts by the run's predictions: every image evaluated gets one stored.
       await storePredictions(ctx.store, rm, images, { batchSize: p.batchSize, signal: ctx.signal });
@@ -36,9 +35,11 @@ export const task: Task = {
         batchSize: p.batchSize,
         signal: ctx.signal,
         onProgress: (q) => {
-          const step = methods.indexOf(q.method) * 2 + (q.phase === 'measure' ? 1 : 0);
-          const done = step * n + Math.round((q.done / Math.max(1, q.total)) * n);
-          ctx.progress({ done, total, stage: `${q.phase} ${q.method}` });
+          // Units (a method explained, a metric run, a randomisation stage, per chunk) are alike from chunk
+          // to chunk, so the runner's ETA from them holds.
+          total = Math.max(1, q.unitsTotal);
+          const what = q.phase === 'explain' ? q.method : (q.metric ?? q.method);
+          ctx.progress({ done: q.units, total, stage: `${q.phase} ${what} (${q.done}/${q.total} images)` });
         },
       });
       ctx.progress({ done: total, total, stage: 'done' });
