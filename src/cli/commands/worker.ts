@@ -9,11 +9,14 @@ export const workerCommand: Command = {
     "from the PostgreSQL queue, runs them on this host's best engine and writes progress and results to the store's " +
     'job rows, where the workbench shows them. Any number of workers, on any host that reaches the database and ' +
     'the store. Stops on Ctrl+C / SIGTERM, handing running jobs back to the queue.',
-  usage: 'xwb worker --queue postgres://user@host:port/db [--db PATH] [--concurrency 1] [--json]',
+  usage:
+    'xwb worker --queue postgres://user@host:port/db [--db PATH] [--concurrency 1] [--progress-interval MS] [--json]',
   positionals: [0, 0],
   options: {
     queue: { type: 'string' },
     concurrency: { type: 'string' },
+    /** Least time between two progress writes of a job to the store (ms, default 1000). */
+    'progress-interval': { type: 'string' },
   },
   async run(args, io) {
     const url = stringOption(args.values, 'queue') ?? process.env.XWB_QUEUE?.trim();
@@ -25,6 +28,7 @@ export const workerCommand: Command = {
       throw new UsageError((e as Error).message);
     }
     const concurrency = intOption(args.values, 'concurrency', 1, 1, 64);
+    const storeIntervalMs = intOption(args.values, 'progress-interval', 1000, 0, 600_000);
     const dbPath = cliStorePath(args);
     const { openStore } = await import('../../store/index.js');
     const { jobKinds } = await import('../../jobs/kinds.js');
@@ -42,6 +46,7 @@ export const workerCommand: Command = {
         url,
         kinds: jobKinds(),
         concurrency,
+        storeIntervalMs,
         log,
         onFatal: () => {
           exitCode = 1;

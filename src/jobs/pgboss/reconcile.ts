@@ -17,8 +17,8 @@ export interface ReconcileDeps {
   /** Store job ids this process runs (its own session holds their locks, and a session's locks re-enter). */
   mine?: ReadonlySet<number>;
   /**
-   * How long after pg-boss marked a job active its worker may take to lock it (ms, default 10 s): between the
-   * fetch and the lock there is a moment when the job is active and unlocked.
+   * How long after pg-boss marked a job active its worker may take to lock it (ms, default 5 s; a worker locks
+   * within milliseconds): between the fetch and the lock there is a moment when the job is active and unlocked.
    */
   pickupGraceMs?: number;
   /** How old a 'queued' row with no queue entry must be before it is given up (ms, default 60 s). */
@@ -73,8 +73,8 @@ async function settle(deps: ReconcileDeps, row: Job, qid: string, report: Reconc
   }
   switch (q.state) {
     case 'active': {
-      const since = Date.now() - new Date(q.startedOn).getTime();
-      if (since < (deps.pickupGraceMs ?? 10_000)) return;
+      const since = (await deps.session.now()) - new Date(q.startedOn).getTime();
+      if (since < (deps.pickupGraceMs ?? 5000)) return;
       await boss.fail(QUEUE, qid, { message: `attempt ${q.retryCount + 1} ${GONE}` });
       report.reaped.push(row.id);
       const after = await boss.getJobById(QUEUE, qid, { includeArchive: true });

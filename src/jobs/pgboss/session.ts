@@ -49,6 +49,12 @@ export class QueueSession {
     await this.client.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
+  /** The database's clock (ms), which pg-boss's timestamps are on, whatever this host's clock says. */
+  async now(): Promise<number> {
+    const { rows } = await this.client.query('SELECT now() AS t');
+    return (rows[0].t as Date).getTime();
+  }
+
   /** Takes the job's lock without waiting; false when a live session holds it. */
   async tryLock(queueId: string): Promise<boolean> {
     const { rows } = await this.client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [

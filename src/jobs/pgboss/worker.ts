@@ -36,7 +36,7 @@ export interface QueueWorkerOptions {
   cancelCheckMs?: number;
   storeIntervalMs?: number;
   cancelGraceMs?: number;
-  /** See reconcile.ts (default 10 s). */
+  /** See reconcile.ts (default 5 s). */
   pickupGraceMs?: number;
   policy?: QueuePolicy;
   log: (line: string) => void;
