@@ -30,7 +30,13 @@ if (NO_POSTGRES) {
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xwb-bench-queue-'));
-await generateDataset(path.join(dir, 'set'), { width: 32, height: 32, images: IMAGES, shapesPerImage: 2, seed: 3 });
+await generateDataset(path.join(dir, 'set'), {
+  width: 32,
+  height: 32,
+  images: IMAGES,
+  shapesPerImage: 2,
+  seed: 3,
+});
 const dbPath = path.join(dir, 'xwb.db');
 const store = openStore(dbPath);
 const { dataset } = await importDataset(store, path.join(dir, 'set'), { name: 'set' });
