@@ -253,3 +253,75 @@ test('a cancel from the service reaches the worker; the worker goes on to the ne
   assert.equal(nextEnd.status, 'done');
   assert.equal((nextEnd.result as { worker: { name: string } }).worker.name, w.name);
 });
+
+test('a job whose worker dies on its last attempt ends failed, with why, instead of running for ever', {
+  skip: NO_POSTGRES,
+}, async () => {
+  // A server whose jobs get one attempt only (the retry limit travels with each queue entry).
+  const once = await PgBossJobQueue.connect({
+    store: f!.store,
+    url: pg!.url,
+    kinds: jobKinds(),
+    watchMs: 100,
+    reconcileMs: 500,
+    policy: { retryLimit: 0, expireInSeconds: 3600 },
+    log: () => {},
+  });
+  try {
+    const run4 = await f!.makeRun({ seed: 21 });
+    const params = validateRequest('explain.start', {
+      runId: run4,
+      methods: ['occlusion'],
+      split: 'trainval',
+      batchSize: 1,
+      engine: 'wasm',
+    });
+    const job = await once.start('explain', params as never, 'one attempt only');
+    const a = await startWorker();
+    await until('progress stored by the worker', () => {
+      const j = f!.store.jobs.get(job.id)!;
+      return j.status === 'running' && (j.progress?.done ?? 0) >= 1 ? j : undefined;
+    });
+    await kill(a, 'SIGKILL');
+    const end = await once.wait(job.id);
+    assert.equal(end?.status, 'failed');
+    assert.match(
+      end?.error ?? '',
+      /^1 attempt lost its worker \(killed, crashed, or cut off from the queue\)/,
+    );
+    assert.ok((end?.progress?.done ?? 0) >= 1, 'how far it got is kept');
+  } finally {
+    await once.close();
+  }
+});
+
+test('a worker on another store refuses the job and stops, rather than run the wrong one', {
+  skip: NO_POSTGRES,
+}, async () => {
+  const other = await evalFixture(2);
+  try {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/run.ts', 'worker', '--queue', pg!.url, '--db', other.dbPath, '--json'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    workers.push({ child, name: 'other', log: () => log });
+    const job = await call<JobView>('explain.start', { runId, methods: ['gradient'], engine: 'wasm' });
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.equal(code, 1, log);
+    assert.match(log, /is not a job of .*is this worker's --db the server's store\? Stopping\./);
+    assert.equal(f!.store.jobs.get(job.id)!.status, 'queued', 'the row is untouched');
+    assert.equal(other.store.jobs.list().length, 0, 'and nothing was written to the other store');
+    // The right worker still gets it (the refusal used one of its attempts).
+    await startWorker();
+    const end = await ended(job.id);
+    assert.equal(end.status, 'done');
+    assert.equal((end.result as { worker: { attempt: number } }).worker.attempt, 2);
+  } finally {
+    other.done();
+  }
+});

@@ -63,6 +63,8 @@ export class QueueWorker {
   private pumping = false;
   private again = false;
   private reconciling = false;
+  /** Stops the worker for good and tells the process (set by start). */
+  private fatal: (e: Error) => void = () => {};
   /** Resolves when the running attempts have ended (for stop()). */
   private idle: Promise<void>[] = [];
 
@@ -83,6 +85,10 @@ export class QueueWorker {
     const session = await QueueSession.open(opts.url, label, fatal);
     w = new QueueWorker(opts, boss, session);
     const me = w;
+    me.fatal = (e) => {
+      opts.log(e.message);
+      void me.stop().finally(() => opts.onFatal?.(e));
+    };
     await session.listen({ onNew: () => me.pump(), onCancel: (id) => me.cancelLocal(id) });
     me.timers.push(setInterval(() => me.pump(), opts.pollMs ?? 2000));
     me.timers.push(setInterval(() => void me.reconcileNow(), opts.reconcileMs ?? 5000));
@@ -196,11 +202,11 @@ export class QueueWorker {
     const jobId = q.data.jobId;
     const row = store.jobs.get(jobId);
     if (!row || queueJobId(row) !== q.id) {
-      // Another store's job: running it here would run the wrong job, or write into the wrong row.
-      log(
-        `job ${jobId} (queue entry ${q.id}) is not a job of ${store.path}: is this worker's --db the server's store?`,
-      );
+      // Another store's job: running it here would run the wrong job, or write into the wrong row. Every job
+      // would be refused the same way, each time using up one of its attempts, so the worker stops instead.
+      const why = `job ${jobId} (queue entry ${q.id}) is not a job of ${store.path}: is this worker's --db the server's store?`;
       await fail(`worker ${this.name} has another store (${store.path})`);
+      this.fatal(new Error(`${why} Stopping.`));
       return;
     }
     const module = Object.hasOwn(this.opts.kinds, row.kind) ? this.opts.kinds[row.kind] : undefined;
