@@ -65,7 +65,7 @@ export class QueueWorker {
   private reconciling = false;
   /** Stops the worker for good and tells the process (set by start). */
   private fatal: (e: Error) => void = () => {};
-  /** Resolves when the running attempts have ended (for stop()). */
+  /** The attempts in hand, from fetch to end (stop() waits for them; pump() counts them). */
   private idle: Promise<void>[] = [];
 
   private constructor(
@@ -156,7 +156,8 @@ export class QueueWorker {
       try {
         do {
           this.again = false;
-          while (!this.stopping && this.running.size < Math.max(1, this.opts.concurrency ?? 1)) {
+          // Counted from the fetch on (not from the lock), so the loop never takes more than its share.
+          while (!this.stopping && this.idle.length < Math.max(1, this.opts.concurrency ?? 1)) {
             const [q] = await this.boss.fetch<QueuedJobData>(QUEUE, { batchSize: 1, includeMetadata: true });
             if (!q) break;
             const p = this.take(q);
