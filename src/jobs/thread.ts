@@ -16,7 +16,7 @@ export interface JobThread {
   readonly ended: Promise<ThreadOutcome>;
   /** Asks the task to stop; past `cancelGraceMs` the thread is terminated. */
   cancel(): void;
-  /** Stops the thread at once (the process is handing the job back). */
+  /** Stops the thread at once (the process is handing the job back); `ended` then says failed. */
   terminate(): Promise<void>;
 }
 
@@ -86,8 +86,8 @@ export function startJobThread(opts: JobThreadOptions): JobThread {
       setTimeout(() => void worker.terminate(), opts.cancelGraceMs ?? 5000).unref();
     },
     async terminate() {
-      done = true;
       await worker.terminate();
+      end({ status: 'failed', error: 'the job thread was stopped' });
     },
   };
 }

@@ -325,3 +325,31 @@ test('a worker on another store refuses the job and stops, rather than run the w
     other.done();
   }
 });
+
+test('SIGTERM stops a worker gracefully: its running job goes back to the queue, not to cancelled', {
+  skip: NO_POSTGRES,
+}, async () => {
+  const run5 = await f!.makeRun({ seed: 31 });
+  const a = await startWorker();
+  const job = await call<JobView>('explain.start', {
+    runId: run5,
+    methods: ['occlusion'],
+    split: 'trainval',
+    batchSize: 1,
+    engine: 'wasm',
+  });
+  await until('progress stored by the worker', () => {
+    const j = f!.store.jobs.get(job.id)!;
+    return j.status === 'running' && (j.progress?.done ?? 0) >= 1 ? j : undefined;
+  });
+  const exited = new Promise((r) => a.child.once('exit', r));
+  a.child.kill('SIGTERM');
+  assert.equal(await exited, 0, a.log());
+  assert.match(a.log(), new RegExp(`job ${job.id}: handed back to the queue \\(worker stopping\\)`));
+  assert.equal(f!.store.jobs.get(job.id)!.status, 'running', 'still the user’s job, waiting for a worker');
+  const b = await startWorker();
+  const end = await ended(job.id);
+  assert.equal(end.status, 'done', end.error ?? '');
+  const w = (end.result as { worker: { name: string; attempt: number } }).worker;
+  assert.deepEqual([w.name, w.attempt], [b.name, 2]);
+});
