@@ -1,28 +1,27 @@
 /**
  * Jobs started from the workbench (issue 12): export, batch explain, evaluation. Each request is checked here,
- * next to the form (what exists, what the names mean), then handed to the generic job runner (src/jobs/), which
- * runs it in a worker thread and stores its status; every change is relayed as a `job.update` event.
+ * next to the form (what exists, what the names mean), then handed to the job queue (src/jobs/queue.ts): this
+ * process's worker threads by default, team workers through pg-boss when the server was started with a queue. The
+ * queue stores the job's status; every change is relayed as a `job.update` event.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { JobRunner, type JobState } from '../jobs/runner.js';
+import { jobKinds } from '../jobs/kinds.js';
+import { type JobQueue, type JobState, LocalJobQueue } from '../jobs/queue.js';
 import type { JsonObject } from '../store/index.js';
 import { ApiError, type JobView } from './contract.js';
 import type { XwbService } from './service.js';
 
-/** The task module of each kind this workbench runs. */
-export const WORKBENCH_JOB_KINDS: Readonly<Record<string, URL>> = {
-  export: new URL('../jobs/tasks/export.js', import.meta.url),
-  explain: new URL('../jobs/tasks/explain.js', import.meta.url),
-  eval: new URL('../jobs/tasks/eval.js', import.meta.url),
-};
+export { WORKBENCH_JOB_KINDS } from '../jobs/kinds.js';
 
-const runners = new WeakMap<XwbService, JobRunner>();
+const queues = new WeakMap<XwbService, JobQueue>();
 
-/** The service's job runner, for other handler groups that start jobs of their own kinds. */
-export function jobRunnerOf(service: XwbService): JobRunner | undefined {
-  return runners.get(service);
+/** The service's job queue, for other handler groups that start jobs of their own kinds. */
+export function jobQueueOf(service: XwbService): JobQueue | undefined {
+  return queues.get(service);
 }
+/** The old name of jobQueueOf. */
+export const jobRunnerOf = jobQueueOf;
 
 export function jobView(j: JobState): JobView {
   return {
@@ -39,15 +38,6 @@ export function jobView(j: JobState): JobView {
     startedAt: j.startedAt,
     finishedAt: j.finishedAt,
   };
-}
-
-/** Kinds from the compiled .js, or from the sources when this file runs as .ts (tests, tsx). */
-function kindsFor(extra: Readonly<Record<string, URL>>): Record<string, URL> {
-  const out: Record<string, URL> = {};
-  for (const [k, url] of Object.entries({ ...WORKBENCH_JOB_KINDS, ...extra })) {
-    out[k] = import.meta.url.endsWith('.ts') ? new URL(url.href.replace(/\.js$/, '.ts')) : url;
-  }
-  return out;
 }
 
 function checkRun(service: XwbService, runId: number): void {
@@ -78,12 +68,17 @@ async function checkMethods(
   }
 }
 
+/**
+ * `queue` is team mode's (pgboss/server.ts, connected by the caller); without one, jobs run in this process's
+ * worker threads as they always did.
+ */
 export function registerJobHandlers(
   service: XwbService,
   extraKinds: Readonly<Record<string, URL>> = {},
-): JobRunner {
-  const runner = new JobRunner({ store: service.store, kinds: kindsFor(extraKinds) });
-  runners.set(service, runner);
+  queue?: JobQueue,
+): JobQueue {
+  const runner = queue ?? new LocalJobQueue({ store: service.store, kinds: jobKinds(extraKinds) });
+  queues.set(service, runner);
   runner.events.on('job', (j) => service.emit({ type: 'job.update', job: jobView(j) }));
   service.onClose(() => runner.close());
 
@@ -97,7 +92,7 @@ export function registerJobHandlers(
   service.register('jobs.get', async (req) => jobView(mustGet(req.jobId)));
   service.register('jobs.cancel', async (req) => {
     mustGet(req.jobId);
-    return { cancelled: runner.cancel(req.jobId) };
+    return { cancelled: await runner.cancel(req.jobId) };
   });
 
   service.register('export.start', async (req) => {
@@ -113,7 +108,7 @@ export function registerJobHandlers(
     }
     const params = { ...req, outDir: out };
     const label = `export ${ds.name}${req.with.length ? ` with ${req.with.join(', ')}` : ''} → ${out}`;
-    return jobView(runner.start('export', params as unknown as JsonObject, label));
+    return jobView(await runner.start('export', params as unknown as JsonObject, label));
   });
 
   service.register('explain.start', async (req) => {
@@ -121,7 +116,7 @@ export function registerJobHandlers(
     await checkMethods(service, req.runId, req.methods);
     const what = req.methods ? req.methods.join(', ') : 'default methods';
     const label = `explain run ${req.runId}: ${what} on ${req.split}${req.limit ? ` (first ${req.limit})` : ''}`;
-    return jobView(runner.start('explain', req as unknown as JsonObject, label));
+    return jobView(await runner.start('explain', req as unknown as JsonObject, label));
   });
 
   service.register('eval.start', async (req) => {
@@ -135,7 +130,7 @@ export function registerJobHandlers(
     }
     const what = req.methods ? req.methods.join(', ') : 'default methods';
     const label = `eval run ${req.runId}: ${what} × ${req.metrics} metrics on ${req.split}${req.limit ? ` (first ${req.limit})` : ''}`;
-    return jobView(runner.start('eval', req as unknown as JsonObject, label));
+    return jobView(await runner.start('eval', req as unknown as JsonObject, label));
   });
   return runner;
 }

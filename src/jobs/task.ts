@@ -3,7 +3,20 @@
  * worker.ts) and the work itself (tasks/*). A task runs in a worker thread with its own store connection; it
  * reports progress through `ctx.progress` and stops when `ctx.signal` aborts.
  */
+import type { EngineInfo, EngineName } from '../engine/types.js';
 import type { Json, JsonObject, Store } from '../store/index.js';
+
+const ENGINE_LABELS: Record<EngineName, string> = {
+  gpu: 'tfjs-node-gpu',
+  node: 'tfjs-node',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+/** What `ctx.engine` is told: the engine as people install it, and where its maths runs. */
+export function engineLabel(info: Pick<EngineInfo, 'name' | 'device'>): string {
+  return `${ENGINE_LABELS[info.name]} (${info.device})`;
+}
 
 export interface TaskProgress {
   done: number;
@@ -22,6 +35,11 @@ export interface TaskContext {
    * once the job is cancelled it throws the signal's reason.
    */
   progress(p: TaskProgress): void;
+  /**
+   * Says which tfjs engine the task computes on (tfjs-node-gpu, tfjs-node, wasm, cpu), once it has started one; a
+   * team worker shows it in the job's stored progress and its log.
+   */
+  engine(name: string): void;
 }
 
 /** A task module's export: `export const task: Task = { run }`. The result must be plain JSON (it is stored). */
@@ -32,6 +50,7 @@ export interface Task {
 /** Messages of the job worker to its parent. */
 export type WorkerMessage =
   | ({ type: 'progress' } & TaskProgress)
+  | { type: 'engine'; engine: string }
   | { type: 'done'; result: Json }
   | { type: 'error'; message: string; cancelled: boolean };
 
@@ -50,4 +69,9 @@ export interface JobWorkerData {
   params: JsonObject;
   /** Int32Array over a SharedArrayBuffer: [0] becomes 1 when the job is cancelled. */
   cancel: SharedArrayBuffer;
+  /**
+   * Which worker runs the job ("host:pid"), set by a team worker: the stored stage then says where and on which
+   * engine it runs ("explain gradcam · wasm on host:pid"). Unset in the desktop, whose stages stay as they were.
+   */
+  where?: string;
 }

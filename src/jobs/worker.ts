@@ -38,6 +38,12 @@ async function main(data: JobWorkerData, post: (m: WorkerMessage) => void): Prom
     const own = openStore(data.dbPath);
     store = own;
     let lastWrite = 0;
+    let engine: string | null = null;
+    const stored = (stage: string | undefined): string | null => {
+      if (data.where === undefined) return stage ?? null;
+      const on = `${engine ? `${engine} ` : ''}on ${data.where}`;
+      return stage ? `${stage} · ${on}` : on;
+    };
     const result = await mod.task.run(data.params, {
       store: own,
       signal: controller.signal,
@@ -48,8 +54,12 @@ async function main(data: JobWorkerData, post: (m: WorkerMessage) => void): Prom
         const now = Date.now();
         if (now - lastWrite >= data.storeIntervalMs) {
           lastWrite = now;
-          own.jobs.setProgress(data.jobId, { done: p.done, total: p.total, stage: p.stage ?? null });
+          own.jobs.setProgress(data.jobId, { done: p.done, total: p.total, stage: stored(p.stage) });
         }
+      },
+      engine(name: string) {
+        engine = name;
+        post({ type: 'engine', engine: name });
       },
     });
     if (controller.signal.aborted || Atomics.load(flag, 0) === 1) {

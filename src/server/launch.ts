@@ -22,6 +22,8 @@ export async function serveWorkbench(
     /** Only for tests; otherwise a fresh token per launch. */
     token?: string;
     limits?: Partial<WebServerLimits>;
+    /** Team mode: long jobs go to `xwb worker` processes through the pg-boss queue at this postgres:// URL. */
+    queue?: string;
   },
 ): Promise<{ web: WebServer; service: XwbService }> {
   const service = new XwbService({
@@ -34,7 +36,13 @@ export async function serveWorkbench(
       thumb: (id) => `/files/thumb/${id}`,
     },
   });
-  await (await import('../api/register.js')).registerAllHandlers(service);
+  let jobQueue: import('../jobs/queue.js').JobQueue | undefined;
+  if (opts.queue) {
+    const { PgBossJobQueue } = await import('../jobs/pgboss/server.js');
+    const { jobKinds } = await import('../jobs/kinds.js');
+    jobQueue = await PgBossJobQueue.connect({ store, url: opts.queue, kinds: jobKinds() });
+  }
+  await (await import('../api/register.js')).registerAllHandlers(service, { jobQueue });
   const web = await startWebServer({
     service,
     host: opts.host,

@@ -20,13 +20,16 @@ export const serveCommand: Command = {
     'Serve the workbench in a browser (web mode): the renderer and its API on loopback, protected by a token ' +
     'that is new at every launch (open the printed address; addresses from earlier launches stop working). ' +
     'The port stays the same per store, so changes a browser kept unsaved survive a restart. A non-loopback ' +
-    '--host is refused unless --allow-non-loopback is given.',
-  usage: 'xwb serve [--port N] [--host 127.0.0.1] [--allow-non-loopback] [--db PATH] [--json]',
+    '--host is refused unless --allow-non-loopback is given. With --queue (or XWB_QUEUE), long jobs are ' +
+    'enqueued on that PostgreSQL database for `xwb worker` processes instead of running in this one.',
+  usage:
+    'xwb serve [--port N] [--host 127.0.0.1] [--allow-non-loopback] [--queue postgres://…] [--db PATH] [--json]',
   positionals: [0, 0],
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
     'allow-non-loopback': { type: 'boolean' },
+    queue: { type: 'string' },
   },
   run: (args, io) => serveWorkbenchCommand(args, io),
 };
@@ -54,6 +57,16 @@ export async function serveWorkbenchCommand(
         'unencrypted) can read and change this store',
     );
   }
+  const queueFlag = stringOption(args.values, 'queue');
+  const queue = queueFlag ?? (process.env.XWB_QUEUE?.trim() || undefined);
+  if (queue) {
+    const { checkQueueUrl } = await import('../../jobs/pgboss/boss.js');
+    try {
+      checkQueueUrl(queue, queueFlag ? '--queue' : 'XWB_QUEUE');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   const store = openCliStore(args);
   const { serveWorkbench } = await import('../../server/launch.js');
   const { stablePort } = await import('../../server/identity.js');
@@ -63,6 +76,7 @@ export async function serveWorkbenchCommand(
       host,
       port: portGiven ? port : stablePort(store.path),
       version: VERSION,
+      queue,
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || portGiven) throw e;
@@ -70,7 +84,7 @@ export async function serveWorkbenchCommand(
       `warning: this store's usual port ${stablePort(store.path)} is taken; using another one. Changes a browser ` +
         'kept unsaved for the old address will be sent when you open the old address again.',
     );
-    served = await serveWorkbench(store, { host, port: 0, version: VERSION });
+    served = await serveWorkbench(store, { host, port: 0, version: VERSION, queue });
   }
   const { web, service } = served;
   if (args.values.json) io.out(JSON.stringify({ url: web.url, launchUrl: web.launchUrl, store: store.path }));

@@ -9,12 +9,13 @@ import { storePredictions } from '../../explain/predictions.js';
 import { loadRunModel } from '../../explain/run-model.js';
 import { getOrCompute } from '../../explain/store.js';
 import { listSplit } from '../../training/data/load.js';
-import type { Task } from '../task.js';
+import { engineLabel, type Task } from '../task.js';
 
 export const task: Task = {
   async run(raw, ctx) {
     const p = raw as unknown as ExplainJobParams;
     const engine = await initEngine(p.engine ? { prefer: p.engine } : {});
+    ctx.engine(engineLabel(engine));
     const rm = await loadRunModel(ctx.store, p.runId);
     try {
       const methods = resolveMethods(p.methods?.join(','), rm.config.model.kind);
