@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   eval: async () => (await import('./commands/eval.js')).evalCommand,
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   ratings: async () => (await import('./commands/ratings.js')).ratingsCommand,
+  user: async () => (await import('./commands/user.js')).userCommand,
 };
 
 function defaultIo(): Io {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { type AccountsApi, accountsApi } from './accounts.js';
 import { StoreContext, sqliteCode } from './context.js';
 import { type DatasetsApi, datasetsApi } from './datasets.js';
 import { type ExplanationsApi, explanationsApi } from './explanations.js';
@@ -49,6 +50,8 @@ export interface Store {
   readonly explanations: ExplanationsApi;
   readonly ratings: RatingsApi;
   readonly jobs: JobsApi;
+  /** Team mode's accounts, sign-in sessions and review assignments. */
+  readonly accounts: AccountsApi;
   /** What the connection actually runs with, read back from SQLite (for an About screen and for tests). */
   diagnostics(): StoreDiagnostics;
   /** Runs fn atomically (all of its store calls commit together or not at all). fn must be synchronous. */
@@ -195,6 +198,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     explanations: explanationsApi(ctx),
     ratings: ratingsApi(ctx),
     jobs: jobsApi(ctx),
+    accounts: accountsApi(ctx),
     diagnostics: () => ({
       journalMode: String(db.pragma('journal_mode', { simple: true })),
       synchronous: SYNCHRONOUS_LEVELS[pragmaNumber(db, 'synchronous')] ?? 'unknown',
