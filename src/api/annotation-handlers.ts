@@ -10,7 +10,7 @@
 import sharp, { type OutputInfo } from 'sharp';
 import type { Box, VocObject } from '../data/types.js';
 import { encodeGreyPng } from '../review/png.js';
-import type { ImageRecord, MaskRecord, StoredObject } from '../store/index.js';
+import { type ImageRecord, type MaskRecord, StaleWriteError, type StoredObject } from '../store/index.js';
 import {
   type AnnotationMaskKind,
   type AnnotationsListView,
@@ -63,6 +63,7 @@ export function annotationView(s: StoredObject): AnnotationView {
     difficult: s.object.difficult ?? false,
     deleted: s.deletedAt !== null,
     updatedAt: s.updatedAt,
+    version: s.version,
   };
 }
 
@@ -150,6 +151,16 @@ export async function decodeBinaryMask(
   return { bits, width: info.width, height: info.height };
 }
 
+/** A change based on a version someone else replaced: 409, and the store wrote nothing. */
+function optimistic(write: () => StoredObject): AnnotationView {
+  try {
+    return annotationView(write());
+  } catch (e) {
+    if (e instanceof StaleWriteError) throw new ApiError(e.message, 409, 'version');
+    throw e;
+  }
+}
+
 function countOn(bits: Uint8Array): number {
   let k = 0;
   for (const v of bits) k += v;
@@ -197,16 +208,24 @@ export function registerAnnotationHandlers(service: XwbService): void {
     return { id: r.id, name: r.name };
   });
 
-  service.register('annotations.list', async (req): Promise<AnnotationsListView> => {
+  service.register('annotations.list', async (req, { caller }): Promise<AnnotationsListView> => {
     const im = image(req.imageId);
     const dataset = store.datasets.getById(im.datasetId);
-    const objects = store.objects.list(im.id);
+    // A reviewer works alone: the ground truth and their own marks, not another reviewer's (which would bias them).
+    const own = caller.role === 'reviewer' ? caller.account.raterId : null;
+    const visible = (annotator: number | null) => own === null || annotator === null || annotator === own;
+    const objects = store.objects
+      .list(im.id)
+      .filter((o) => visible(o.source.kind === 'annotator' ? o.source.annotatorId : null));
     // Ground truth first, as the viewer draws it underneath.
     const boxes = [
       ...objects.filter((o) => o.source.kind === 'gt'),
       ...objects.filter((o) => o.source.kind !== 'gt'),
     ].map(annotationView);
-    const masks = store.masks.list(im.id).map(maskMeta);
+    const masks = store.masks
+      .list(im.id)
+      .map(maskMeta)
+      .filter((m) => visible(m.annotator));
     // A binary "contains X" dataset's classes are image labels (`no-X`, `X`); a box is only ever an X.
     const target = dataset?.targetClass ?? null;
     const classes = target ? [target] : [...(dataset?.classes ?? [])];
@@ -240,17 +259,17 @@ export function registerAnnotationHandlers(service: XwbService): void {
       box: clampBoxToImage(req.box, im.width, im.height),
       difficult: req.difficult,
     };
-    return annotationView(store.objects.updateAnnotation(old.id, object));
+    return optimistic(() => store.objects.updateAnnotation(old.id, object, req.version));
   });
 
   service.register('annotations.delete', async (req) => {
     editable(req.id, true);
-    return annotationView(store.objects.deleteAnnotation(req.id));
+    return optimistic(() => store.objects.deleteAnnotation(req.id, req.version));
   });
 
   service.register('annotations.restore', async (req) => {
     editable(req.id, true);
-    return annotationView(store.objects.restoreAnnotation(req.id));
+    return optimistic(() => store.objects.restoreAnnotation(req.id, req.version));
   });
 
   service.register('masks.put', async (req) => {

@@ -94,6 +94,7 @@ const annotationBox = z
   .strict();
 const annotationClass = z.string().trim().min(1).max(200);
 const annotationMaskKind = z.enum(['region', 'should-highlight']);
+const baseVersion = z.number().int().min(1).optional();
 
 export const annotationRequestSchemas = {
   'annotator.set': z.object({ name: z.string().trim().min(1).max(200) }).strict(),
@@ -110,10 +111,17 @@ export const annotationRequestSchemas = {
     })
     .strict(),
   'annotations.update': z
-    .object({ id, box: annotationBox, className: annotationClass, difficult: z.boolean().default(false) })
+    .object({
+      id,
+      box: annotationBox,
+      className: annotationClass,
+      difficult: z.boolean().default(false),
+      /** The version the change is based on: a stale one (someone else changed the box) is refused with 409. */
+      version: baseVersion,
+    })
     .strict(),
-  'annotations.delete': z.object({ id }).strict(),
-  'annotations.restore': z.object({ id }).strict(),
+  'annotations.delete': z.object({ id, version: baseVersion }).strict(),
+  'annotations.restore': z.object({ id, version: baseVersion }).strict(),
   'masks.put': z
     .object({
       imageId: id,
@@ -149,6 +157,8 @@ export interface AnnotationView {
   difficult: boolean;
   deleted: boolean;
   updatedAt: string;
+  /** Raised by every change; send it back with the next change of this box (optimistic concurrency). */
+  version: number;
 }
 
 export interface MaskMetaView {
@@ -261,7 +271,27 @@ export const reviewRequestSchemas = {
     })
     .strict(),
   'review.summary': z.object({ sessionId: id }).strict(),
+  /**
+   * The owner's (team mode): give a reviewer account a session to rate (items are added for them when the session
+   * was created without them), or take it away (`assigned: false`; their ratings stay).
+   */
+  'review.assign': z
+    .object({ sessionId: id, user: z.string().trim().min(1).max(64), assigned: z.boolean().default(true) })
+    .strict(),
+  /** The owner's (team mode): the accounts, to pick reviewers from. */
+  'team.users': z.object({}).strict(),
 } as const;
+
+export interface ReviewAssignView {
+  sessionId: number;
+  /** Every account assigned to the session, with how many items they have. */
+  assigned: { user: string; role: string; items: number }[];
+}
+
+export interface TeamUserView {
+  name: string;
+  role: 'owner' | 'reviewer' | 'viewer';
+}
 
 export interface ReviewProgressView {
   rater: string;
@@ -412,6 +442,8 @@ export interface ReviewResponses {
   'review.next': ReviewNextView;
   'review.rate': ReviewRatedView;
   'review.summary': ReviewSummaryView;
+  'review.assign': ReviewAssignView;
+  'team.users': TeamUserView[];
 }
 
 /** Explanations being computed for a new session (emitted at most a few times a second). */
@@ -592,10 +624,15 @@ export interface AppInfo {
   engine: EngineView | null;
   /** 'electron' or 'web'. */
   transport: string;
-  /** Who is asking: the owner (launch token, desktop) or a rater who opened a rater link. */
-  role: 'owner' | 'rater';
+  /**
+   * Who is asking: the owner (launch token, desktop, or a team owner account), a rater who opened a rater link,
+   * or a team account's reviewer or viewer role.
+   */
+  role: 'owner' | 'rater' | 'reviewer' | 'viewer';
   /** A rater's own session and name. */
   rater?: { sessionId: number; name: string };
+  /** Team mode: the signed-in account (the renderer shows its name and a sign-out button). */
+  account?: { name: string; role: 'owner' | 'reviewer' | 'viewer' };
 }
 
 export interface BoxView {

@@ -93,7 +93,7 @@ export async function registerCoreHandlers(
   service.register('app.info', async (_req, { caller }) => {
     const baseInfo: AppInfo = service.appInfo(caller);
     // A rater's page needs no engine, and is not told which one runs.
-    if (caller.role === 'rater') return baseInfo;
+    if (caller.role === 'rater' || caller.role === 'reviewer') return baseInfo;
     try {
       const e = await ensureEngine();
       return { ...baseInfo, engine: { name: e.name, backend: e.backend, device: e.device } };

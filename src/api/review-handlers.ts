@@ -10,6 +10,7 @@ import type { RunModel } from '../explain/run-model.js';
 import { EvalJobs } from '../review/evaluation/job.js';
 import {
   AmbiguousExplanationsError,
+  addRaterToSession,
   createReviewSession,
   type ItemView,
   itemView,
@@ -353,6 +354,11 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
         } else throw e;
       }
     }
+    // Team mode: the accounts named among the raters are assigned to the new session (owners may take that back).
+    for (const rater of created.raters) {
+      const account = store.accounts.byRater(rater.id);
+      if (account && account.role !== 'viewer') store.accounts.assign(created.session.id, account.id);
+    }
     service.emit({
       type: 'review.progress',
       name: req.name,
@@ -368,7 +374,65 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
     };
   });
 
+  /** Who is assigned to a session, with their item counts. */
+  const assignedView = (sessionId: number) => ({
+    sessionId,
+    assigned: store.accounts.assignees(sessionId).map((a) => ({
+      user: a.name,
+      role: a.role,
+      items: store.ratings.items(sessionId, a.raterId).length,
+    })),
+  });
+
+  service.register('team.users', async () =>
+    store.accounts.list().map((a) => ({ name: a.name, role: a.role })),
+  );
+
+  service.register('review.assign', async (req) => {
+    sessionOrThrow(store, req.sessionId);
+    const account = store.accounts.byName(req.user);
+    if (!account) {
+      const names = store.accounts.list().map((a) => a.name);
+      throw new ApiError(
+        `no user "${req.user}" (users: ${names.join(', ') || 'none yet; add them with xwb user add'})`,
+        404,
+        'user',
+      );
+    }
+    if (!req.assigned) {
+      // Their ratings stay; they only stop reaching the session.
+      store.accounts.unassign(req.sessionId, account.id);
+      return assignedView(req.sessionId);
+    }
+    if (account.role === 'viewer') {
+      throw new ApiError(
+        `"${account.name}" is a viewer, who cannot rate; make them a reviewer first (xwb user role ${account.name} --role reviewer)`,
+        409,
+        'user',
+      );
+    }
+    store.transaction(() => {
+      const rater = store.ratings.getRater(account.raterId);
+      if (!rater) throw new ApiError(`user "${account.name}" has lost their rater record`, 500);
+      addRaterToSession(store, req.sessionId, rater.name);
+      store.accounts.assign(req.sessionId, account.id);
+    });
+    return assignedView(req.sessionId);
+  });
+
   service.register('review.sessions', async (_req, { caller }) => {
+    if (caller.role === 'reviewer' || caller.role === 'viewer') {
+      // The sessions assigned to this account, each with their own progress only.
+      const own = store.ratings.getRater(caller.account.raterId)?.name;
+      return store.accounts
+        .assignedSessions(caller.account.id)
+        .map((id) => store.ratings.getSession(id))
+        .filter((s): s is ReviewSession => s !== undefined)
+        .map((s) => sessionView(store, s))
+        .map((v) => ({ ...v, raters: v.raters.filter((r) => r.rater === own) }))
+        .filter((v) => v.raters.length > 0)
+        .sort((a, b) => b.id - a.id);
+    }
     if (caller.role === 'rater') {
       // A rater's picker holds their own session and their own progress only.
       const s = sessionOrThrow(store, caller.sessionId);

@@ -202,12 +202,28 @@ export class XwbService {
         rater: { sessionId: caller.sessionId, name },
       };
     }
+    if (caller.role === 'reviewer') {
+      // A reviewer, like a rater, is not told where the store lives.
+      return {
+        version: this.opts.version,
+        storePath: '',
+        engine: null,
+        transport: this.opts.transport,
+        role: 'reviewer',
+        account: { name: caller.account.name, role: 'reviewer' },
+      };
+    }
+    const account = caller.account && {
+      name: caller.account.name,
+      role: caller.role === 'viewer' ? ('viewer' as const) : ('owner' as const),
+    };
     return {
       version: this.opts.version,
       storePath: this.store.path,
       engine: null,
       transport: this.opts.transport,
-      role: 'owner',
+      role: caller.role,
+      ...(account ? { account } : {}),
     };
   }
 

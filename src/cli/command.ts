@@ -9,6 +9,8 @@ export interface Io {
   err(line: string): void;
   /** Whether stderr is a terminal: progress bars draw only then. */
   interactive: boolean;
+  /** Reads a secret (a password) without echo; default: the terminal, or stdin's first line (xwb user). */
+  secret?: (prompt: string) => Promise<string>;
 }
 
 export interface ParsedArgs {

@@ -17,6 +17,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serveCommand,
   ratings: async () => (await import('./commands/ratings.js')).ratingsCommand,
   worker: async () => (await import('./commands/worker.js')).workerCommand,
+  user: async () => (await import('./commands/user.js')).userCommand,
 };
 
 function defaultIo(): Io {

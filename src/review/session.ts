@@ -304,20 +304,58 @@ export function createReviewSession(store: Store, opts: CreateSessionOptions): C
     let items = 0;
     const root = new Random(seed);
     for (const rater of raters) {
-      // Forked by name: adding a rater to the list does not change anyone else's order.
-      const rng = root.fork(`rater:${rater.name.toLowerCase()}`);
-      const order = rng.shuffle(units.map((u) => [...u]));
-      const rows = order.flatMap((unit, k) => {
-        if (unit.length === 1) return [{ raterId: rater.id, explanationId: unit[0], position: k }];
-        const [left, right] = rng.bool() ? [unit[1], unit[0]] : unit;
-        return [
-          { raterId: rater.id, explanationId: left, position: 2 * k, side: 'left' as const },
-          { raterId: rater.id, explanationId: right, position: 2 * k + 1, side: 'right' as const },
-        ];
-      });
-      items += store.ratings.addItems(session.id, rows).length;
+      items += store.ratings.addItems(session.id, raterRows(root, rater, units)).length;
     }
     return { session, raters, explanations: new Set(found.map((f) => f.explanationId)).size, items };
+  });
+}
+
+/** One rater's items over the session's units, in an order forked from the session seed by the rater's name. */
+function raterRows(root: Random, rater: Rater, units: readonly (readonly number[])[]) {
+  // Forked by name: adding a rater to the list does not change anyone else's order.
+  const rng = root.fork(`rater:${rater.name.toLowerCase()}`);
+  const order = rng.shuffle(units.map((u) => [...u]));
+  return order.flatMap((unit, k) => {
+    if (unit.length === 1) return [{ raterId: rater.id, explanationId: unit[0], position: k }];
+    const [left, right] = rng.bool() ? [unit[1], unit[0]] : unit;
+    return [
+      { raterId: rater.id, explanationId: left, position: 2 * k, side: 'left' as const },
+      { raterId: rater.id, explanationId: right, position: 2 * k + 1, side: 'right' as const },
+    ];
+  });
+}
+
+/**
+ * Gives a rater who is not in a session yet the session's units to rate (team mode: an owner assigns a reviewer
+ * after creating the session). The units are read back from the items of the session's raters, ordered by
+ * explanation id, and shuffled with the rater's own fork of the session seed, so the rater's order is as
+ * reproducible as everyone else's. A rater already in the session keeps their items (returns 0).
+ */
+export function addRaterToSession(store: Store, sessionId: number, raterName: string): number {
+  return store.transaction(() => {
+    const session = store.ratings.getSession(sessionId);
+    if (!session) throw new Error(`review session ${sessionId} does not exist`);
+    const rater = store.ratings.ensureRater(raterName);
+    if (store.ratings.items(sessionId, rater.id).length > 0) return 0;
+    const all = store.ratings.items(sessionId);
+    if (all.length === 0) throw new Error(`review session ${sessionId} has no items to hand out`);
+    const pairwise = session.config.pairwise === true;
+    const byRater = new Map<number, ReviewItem[]>();
+    for (const it of all) byRater.set(it.raterId, [...(byRater.get(it.raterId) ?? []), it]);
+    const units = new Map<string, number[]>();
+    for (const list of byRater.values()) {
+      const sorted = [...list].sort((a, b) => a.position - b.position);
+      for (let k = 0; k < sorted.length; k += pairwise ? 2 : 1) {
+        const unit = (pairwise ? [sorted[k], sorted[k + 1]] : [sorted[k]])
+          .filter((x) => x !== undefined)
+          .map((x) => x.explanationId)
+          .sort((a, b) => a - b);
+        units.set(unit.join(','), unit);
+      }
+    }
+    const ordered = [...units.values()].sort((a, b) => a[0] - b[0] || (a[1] ?? 0) - (b[1] ?? 0));
+    const seed = typeof session.config.seed === 'number' ? session.config.seed : session.id;
+    return store.ratings.addItems(sessionId, raterRows(new Random(seed), rater, ordered)).length;
   });
 }
 

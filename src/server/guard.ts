@@ -63,8 +63,8 @@ export function allowedHosts(bindHost: string, port: number): Set<string> {
   return new Set([...names].filter((h) => h === 'localhost' || isIP(h) !== 0).map((h) => hostPort(h, port)));
 }
 
-export function allowedOrigins(hosts: ReadonlySet<string>): Set<string> {
-  return new Set([...hosts].map((h) => `http://${h}`));
+export function allowedOrigins(hosts: ReadonlySet<string>, scheme: 'http' | 'https' = 'http'): Set<string> {
+  return new Set([...hosts].map((h) => `${scheme}://${h}`));
 }
 
 export interface Refusal {

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
 import { authorise, type Caller, OWNER, verifyRaterToken } from '../api/access.js';
@@ -19,6 +26,7 @@ import {
   raterCookieName,
   sameSecret,
 } from './guard.js';
+import { TeamAuth, type TeamAuthOptions } from './team/auth.js';
 import { isThumbSize, THUMB_SIZES, ThumbnailCache, thumbsFolder } from './thumbs.js';
 
 /**
@@ -39,11 +47,25 @@ import { isThumbSize, THUMB_SIZES, ThumbnailCache, thumbsFolder } from './thumbs
  */
 export interface WebServer {
   url: string;
-  /** The address with the launch token, to print or open. */
+  /** The address with the launch token, to print or open (team mode: the address people open and sign in at). */
   launchUrl: string;
   token: string;
-  server: Server;
+  server: Server | TlsServer;
   close(): Promise<void>;
+}
+
+/**
+ * Team mode (`xwb serve --team`): people sign in with accounts (src/server/team/auth.ts) instead of the launch
+ * token, and every call is authorised by their role. The launch token and rater links do not work in it.
+ */
+export interface TeamOptions {
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer; key: Buffer };
+  /** TLS ends at a reverse proxy in front of xwb: cookies are Secure, the client is the last X-Forwarded-For. */
+  behindProxy?: boolean;
+  /** The address people open (e.g. https://xwb.example.org): its Host and Origin are accepted. */
+  publicOrigin?: string;
+  auth?: Omit<TeamAuthOptions, 'secure' | 'behindProxy'>;
 }
 
 export interface WebServerLimits {
@@ -80,6 +102,8 @@ export interface WebServerOptions {
   thumbsDir?: string;
   /** Told about server-level errors that are survived (e.g. failed accepts); default: stderr. */
   warn?: (message: string) => void;
+  /** Accounts and roles instead of the launch token (see TeamOptions). */
+  team?: TeamOptions;
 }
 
 const TYPES: Record<string, string> = {
@@ -141,6 +165,9 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let origins: Set<string> = new Set();
   let cookie = '';
   let raterCookie = '';
+  const team = opts.team;
+  const secure = team !== undefined && (team.tls !== undefined || team.behindProxy === true);
+  let auth: TeamAuth | null = null;
 
   const staticHeaders = (target: string) => ({
     'content-type': TYPES[extname(target)] ?? 'application/octet-stream',
@@ -200,6 +227,13 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       return sendJson(res, 400, { error: `malformed request target "${(req.url ?? '').slice(0, 200)}"` });
     }
     const path = url.pathname;
+    if (auth) {
+      if (path === '/auth/login' || path === '/auth/logout') return authRoute(auth, req, res, path);
+      if (req.method === 'GET' && (url.searchParams.has('token') || url.searchParams.has('rater')))
+        return sendJson(res, 403, {
+          error: 'this workbench runs in team mode: sign in with your user name and password at /',
+        });
+    }
     // The launch address: trade the token for a cookie, then drop it from the address bar.
     if (req.method === 'GET' && url.searchParams.has('token')) {
       if (!sameSecret(url.searchParams.get('token') ?? '', token))
@@ -241,9 +275,18 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     const site = checkFetchSite(req.headers);
     if (site) return sendJson(res, site.status, { error: site.error });
-    let how = credential(req.headers, token, cookie);
+    let how = auth ? null : credential(req.headers, token, cookie);
     let caller: Caller = OWNER;
-    if (!how) {
+    if (auth) {
+      const signedIn = auth.caller(req.headers);
+      if (!signedIn)
+        return sendJson(res, 401, {
+          error: 'not signed in: sign in with your user name and password',
+          signIn: true,
+        });
+      caller = signedIn;
+      how = 'cookie';
+    } else if (!how) {
       const auth = req.headers.authorization;
       const bearer = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
       const fromCookie = cookieValue(req.headers.cookie, raterCookie);
@@ -275,8 +318,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'use GET' });
     if (path === '/events') {
-      // Events name methods and runs (training, evaluation): the owner's.
-      authorise(service.store, caller, { kind: 'workbench' });
+      // Events name methods and runs (training, evaluation): for those who may read the workbench.
+      authorise(service.store, caller, { kind: 'workbench', write: false });
       return openEvents(req, res);
     }
     const m = /^\/files\/(image|explanation|thumb)\/([1-9][0-9]{0,14})$/.exec(path);
@@ -321,28 +364,48 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     res.end(data);
   };
 
-  const server = createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // How often Node looks for sockets past the two timeouts above.
-      connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
-    },
-    (req, res) => {
-      handle(req, res).catch((e: unknown) => {
-        if (res.headersSent) return res.destroy();
-        // A client still sending a body we refused gets the answer, then the connection is closed.
-        const close: Record<string, string> = req.complete ? {} : { connection: 'close' };
-        if (e instanceof ApiError) {
-          return sendJson(res, e.status, { error: e.message, field: e.field }, close);
-        }
-        const err = e as Error;
-        // Core errors name the file and the problem; they are shown to the user as they are.
-        sendJson(res, 500, { error: err?.message ?? String(e) }, close);
-      });
-    },
-  );
+  /** Sign-in and sign-out: POST, JSON, and (like every cookie-signed change) with this server's Origin. */
+  const authRoute = async (a: TeamAuth, req: IncomingMessage, res: ServerResponse, path: string) => {
+    const site = checkFetchSite(req.headers);
+    if (site) return sendJson(res, site.status, { error: site.error });
+    if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
+    const change = checkStateChange(req.method, 'cookie', req.headers, origins);
+    if (change) return sendJson(res, change.status, { error: change.error });
+    if (!isJsonContentType(req.headers['content-type']))
+      return sendJson(res, 415, { error: 'content-type must be application/json (UTF-8)' });
+    const body = await readJsonBody(req, 16 * 1024);
+    const answer =
+      path === '/auth/login'
+        ? await a.login(body, a.clientAddress(req.headers, req.socket.remoteAddress))
+        : a.logout(req.headers);
+    return sendJson(res, answer.status, answer.body, answer.headers as Record<string, string>);
+  };
+
+  const serverOptions: ServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // How often Node looks for sockets past the two timeouts above.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 4)),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    // Over xwb's own TLS the browser is told to keep to HTTPS (a proxy in front sets its own).
+    if (team?.tls) res.setHeader('strict-transport-security', 'max-age=31536000');
+    handle(req, res).catch((e: unknown) => {
+      if (res.headersSent) return res.destroy();
+      // A client still sending a body we refused gets the answer, then the connection is closed.
+      const close: Record<string, string> = req.complete ? {} : { connection: 'close' };
+      if (e instanceof ApiError) {
+        return sendJson(res, e.status, { error: e.message, field: e.field }, close);
+      }
+      const err = e as Error;
+      // Core errors name the file and the problem; they are shown to the user as they are.
+      sendJson(res, 500, { error: err?.message ?? String(e) }, close);
+    });
+  };
+  const server: Server | TlsServer = team?.tls
+    ? createTlsServer({ ...serverOptions, cert: team.tls.cert, key: team.tls.key }, onRequest)
+    : createServer(serverOptions, onRequest);
   server.maxConnections = limits.maxConnections;
   const heartbeat = setInterval(() => {
     for (const c of clients) c.write(': ping\n\n');
@@ -366,14 +429,30 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   });
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHostsFor(host, port);
-  origins = allowedOriginsFor(hosts);
+  const scheme = team?.tls ? 'https' : 'http';
+  origins = allowedOriginsFor(hosts, scheme);
+  if (team?.publicOrigin) {
+    const pub = new URL(team.publicOrigin);
+    hosts.add(pub.host.toLowerCase());
+    origins.add(pub.origin.toLowerCase());
+  }
   cookie = cookieName(port);
   raterCookie = raterCookieName(port);
+  if (team)
+    auth = new TeamAuth(service.store, port, {
+      ...team.auth,
+      secure,
+      behindProxy: team.behindProxy === true,
+    });
   const hostForUrl = host.includes(':') ? `[${host}]` : host;
-  const url = `http://${hostForUrl}:${port}/`;
+  const url = `${scheme}://${hostForUrl}:${port}/`;
   return {
     url,
-    launchUrl: `${url}?token=${token}`,
+    launchUrl: team
+      ? team.publicOrigin
+        ? `${new URL(team.publicOrigin).origin}/`
+        : url
+      : `${url}?token=${token}`,
     token,
     server,
     close: async () => {

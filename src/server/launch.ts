@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { XwbService } from '../api/service.js';
 import type { Store } from '../store/index.js';
-import { startWebServer, type WebServer, type WebServerLimits } from './http.js';
+import { startWebServer, type TeamOptions, type WebServer, type WebServerLimits } from './http.js';
 
 /** The built renderer: `dist/renderer` at the repository root (both from src/ via tsx and from dist/src). */
 export function rendererDir(): string {
@@ -24,6 +24,8 @@ export async function serveWorkbench(
     limits?: Partial<WebServerLimits>;
     /** Team mode: long jobs go to `xwb worker` processes through the pg-boss queue at this postgres:// URL. */
     queue?: string;
+    /** Team mode: accounts and roles, over TLS (src/server/http.ts). */
+    team?: TeamOptions;
   },
 ): Promise<{ web: WebServer; service: XwbService }> {
   const service = new XwbService({
@@ -50,6 +52,7 @@ export async function serveWorkbench(
     staticDir: rendererDir(),
     token: opts.token,
     limits: opts.limits,
+    team: opts.team,
   });
   return { web, service };
 }

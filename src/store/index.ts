@@ -1,5 +1,6 @@
 /** The product's only door to its database: typed functions, no SQL outside src/store/. */
 
+export { type Account, type AccountsApi, accountName, isRole, ROLES, type Role } from './accounts.js';
 export type { Dataset, DatasetInput, DatasetKind, DatasetPatch, DatasetSummary } from './datasets.js';
 export type { EngineKind, MigrationDb } from './engine.js';
 export type {
@@ -27,7 +28,7 @@ export type { Job, JobProgressRecord, JobStatus, JobsApi } from './jobs.js';
 export { type Json, type JsonObject, type Metrics, paramsHash } from './json.js';
 export { MASK_KINDS, type MaskContent, type MaskInput, type MaskKind, type MaskRecord } from './masks.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
-export type { ListObjectsOptions, StoredObject } from './objects.js';
+export { type ListObjectsOptions, StaleWriteError, type StoredObject } from './objects.js';
 export { assertStorePath, defaultStorePath, type StorePathContext } from './paths.js';
 export { isPostgresUrl, MISSING_PG_NATIVE } from './postgres.js';
 export type { PredictionInput, PredictionRecord, PredictionsApi } from './predictions.js';

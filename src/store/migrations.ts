@@ -452,6 +452,44 @@ CREATE INDEX predictions_image ON predictions (image_id);
 `);
     },
   },
+  {
+    version: 5,
+    name: 'team accounts, their sign-in sessions, review assignments; versions on annotator boxes',
+    up(db) {
+      const d = DIALECTS[db.engine];
+      // Portable SQL on purpose (the store also runs on PostgreSQL): no STRICT, no pragmas, no json functions;
+      // the code validates the values (src/store/accounts.ts). Names are stored lower-case by the code, so
+      // UNIQUE needs no collation. A sign-in session keeps only the SHA-256 of its cookie secret: a copied
+      // store file yields no live cookie. An account owns one rater row (its ratings and boxes); deleting the
+      // account keeps the rater, so no rating is lost.
+      db.exec(`
+CREATE TABLE accounts (
+  id ${d.id},
+  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+  role TEXT NOT NULL CHECK (role IN ('owner', 'reviewer', 'viewer')),
+  password_hash TEXT NOT NULL CHECK (length(password_hash) > 0),
+  rater_id ${d.ref} NOT NULL UNIQUE REFERENCES raters(id) ON DELETE RESTRICT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE account_sessions (
+  secret_hash TEXT PRIMARY KEY CHECK (length(secret_hash) = 64),
+  account_id ${d.ref} NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX account_sessions_account ON account_sessions (account_id);
+CREATE TABLE review_assignments (
+  session_id ${d.ref} NOT NULL REFERENCES review_sessions(id) ON DELETE CASCADE,
+  account_id ${d.ref} NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  assigned_at TEXT NOT NULL,
+  PRIMARY KEY (session_id, account_id)
+);
+CREATE INDEX review_assignments_account ON review_assignments (account_id);
+ALTER TABLE objects ADD COLUMN version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1);
+`);
+    },
+  },
 ];
 
 /** Versions must be 1, 2, 3 … in order: a gap or a duplicate is a programming error caught at open. */

@@ -16,6 +16,25 @@ export interface StoredObject {
   createdAt: string;
   updatedAt: string;
   deletedAt: string | null;
+  /** 1 when added, +1 at every change (edit, delete, restore): what an optimistic write names as its base. */
+  version: number;
+}
+
+/**
+ * A write based on a version of the box that is no longer the stored one: someone else changed it in between.
+ * Nothing was written; `current` is what is stored now.
+ */
+export class StaleWriteError extends Error {
+  constructor(
+    readonly current: StoredObject,
+    expected: number,
+  ) {
+    super(
+      `annotation ${current.id} was changed by someone else since you loaded it (your version ${expected}, ` +
+        `stored version ${current.version}); nothing was overwritten: reload the image and redo your change`,
+    );
+    this.name = 'StaleWriteError';
+  }
 }
 
 export interface ListObjectsOptions {
@@ -43,6 +62,7 @@ interface Row {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  version: number;
 }
 
 /** Absent optional fields stay absent, so what an importer read comes back exactly. */
@@ -66,6 +86,7 @@ function toStored(r: Row): StoredObject {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     deletedAt: r.deleted_at,
+    version: r.version,
   };
 }
 
@@ -153,10 +174,14 @@ export interface ObjectsApi {
    * second add with the same key returns the box the first one stored instead of storing another.
    */
   addAnnotation(imageId: number, annotatorId: number, object: VocObject, clientKey?: string): StoredObject;
-  updateAnnotation(id: number, object: VocObject): StoredObject;
-  /** Soft delete; `restoreAnnotation` undoes it. */
-  deleteAnnotation(id: number): StoredObject;
-  restoreAnnotation(id: number): StoredObject;
+  /**
+   * Edits a person's box. With `expectedVersion` the write is optimistic: it happens only if the stored version is
+   * still that one, otherwise StaleWriteError and nothing changes (two people editing the same box).
+   */
+  updateAnnotation(id: number, object: VocObject, expectedVersion?: number): StoredObject;
+  /** Soft delete; `restoreAnnotation` undoes it. `expectedVersion` as for updateAnnotation. */
+  deleteAnnotation(id: number, expectedVersion?: number): StoredObject;
+  restoreAnnotation(id: number, expectedVersion?: number): StoredObject;
 }
 
 export function objectsApi(ctx: StoreContext): ObjectsApi {
@@ -179,6 +204,10 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
       );
     }
     return o;
+  };
+  /** Inside the write's transaction, so no other write can slip between the check and the update. */
+  const checkVersion = (o: StoredObject, expected: number | undefined) => {
+    if (expected !== undefined && o.version !== expected) throw new StaleWriteError(o, expected);
   };
   const list = (imageId: number, opts: ListObjectsOptions = {}) => {
     const live = opts.includeDeleted ? '' : ' AND deleted_at IS NULL';
@@ -265,15 +294,17 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
         return get(id)!;
       });
     },
-    updateAnnotation(id, object) {
+    updateAnnotation(id, object, expectedVersion) {
       return ctx.tx(() => {
         const old = requireAnnotation(id, 'updateAnnotation');
+        checkVersion(old, expectedVersion);
         if (old.deletedAt !== null)
           throw new Error(`updateAnnotation: object ${id} is deleted; restore it first`);
         checkObject(object, `annotation ${id}`);
         ctx.run(
           `UPDATE objects SET class_name = ?, x0 = ?, y0 = ?, x1 = ?, y1 = ?, difficult = ?, truncated = ?,
-             occluded = ?, pose = ?, attributes = ?, parts = ?, updated_at = ? WHERE id = ?`,
+             occluded = ?, pose = ?, attributes = ?, parts = ?, updated_at = ?, version = version + 1
+           WHERE id = ?`,
           ...objectParams(object, `annotation ${id}`),
           ctx.now(),
           id,
@@ -281,19 +312,31 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
         return get(id)!;
       });
     },
-    deleteAnnotation(id) {
+    deleteAnnotation(id, expectedVersion) {
       return ctx.tx(() => {
         const old = requireAnnotation(id, 'deleteAnnotation');
         if (old.deletedAt !== null) return old;
+        checkVersion(old, expectedVersion);
         const now = ctx.now();
-        ctx.run('UPDATE objects SET deleted_at = ?, updated_at = ? WHERE id = ?', now, now, id);
+        ctx.run(
+          'UPDATE objects SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?',
+          now,
+          now,
+          id,
+        );
         return get(id)!;
       });
     },
-    restoreAnnotation(id) {
+    restoreAnnotation(id, expectedVersion) {
       return ctx.tx(() => {
-        requireAnnotation(id, 'restoreAnnotation');
-        ctx.run('UPDATE objects SET deleted_at = NULL, updated_at = ? WHERE id = ?', ctx.now(), id);
+        const old = requireAnnotation(id, 'restoreAnnotation');
+        if (old.deletedAt === null) return old;
+        checkVersion(old, expectedVersion);
+        ctx.run(
+          'UPDATE objects SET deleted_at = NULL, updated_at = ?, version = version + 1 WHERE id = ?',
+          ctx.now(),
+          id,
+        );
         return get(id)!;
       });
     },

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { type AccountsApi, accountsApi } from './accounts.js';
 import { StoreContext } from './context.js';
 import { type DatasetsApi, datasetsApi } from './datasets.js';
 import type { EngineKind } from './engine.js';
@@ -56,6 +57,8 @@ export interface Store {
   readonly gallery: GalleryApi;
   readonly ratings: RatingsApi;
   readonly jobs: JobsApi;
+  /** Team mode's accounts, sign-in sessions and review assignments. */
+  readonly accounts: AccountsApi;
   /** What the connection actually runs with, read back from the database (for an About screen and for tests). */
   diagnostics(): StoreDiagnostics;
   /** Runs fn atomically (all of its store calls commit together or not at all). fn must be synchronous. */
@@ -152,6 +155,7 @@ export function openStore(target: string, opts: OpenStoreOptions = {}): Store {
     gallery: galleryApi(ctx),
     ratings: ratingsApi(ctx),
     jobs: jobsApi(ctx),
+    accounts: accountsApi(ctx),
     diagnostics: () => engine.diagnostics(),
     transaction: (fn) => ctx.tx(fn),
     close() {

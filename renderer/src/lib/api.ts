@@ -21,6 +21,8 @@ export class CallError extends Error {
     message: string,
     readonly field?: string,
     readonly status?: number,
+    /** Team mode: the server wants the user to sign in (the renderer shows the sign-in screen). */
+    readonly signIn = false,
   ) {
     super(message);
     this.name = 'CallError';
@@ -42,8 +44,8 @@ const web: XwbBridge = {
     }
     const body = (await res.json().catch(() => ({ error: `HTTP ${res.status}` }))) as unknown;
     if (!res.ok) {
-      const e = body as ApiErrorBody;
-      throw new CallError(e.error ?? `HTTP ${res.status}`, e.field, res.status);
+      const e = body as ApiErrorBody & { signIn?: boolean };
+      throw new CallError(e.error ?? `HTTP ${res.status}`, e.field, res.status, e.signIn === true);
     }
     return body as Responses[typeof method];
   },
@@ -77,3 +79,21 @@ function electronBridge(bridge: XwbBridge): XwbBridge {
 }
 
 export const api: XwbBridge = typeof window !== 'undefined' && window.xwb ? electronBridge(window.xwb) : web;
+
+async function auth(path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    credentials: 'same-origin',
+    body: JSON.stringify(body),
+  });
+  const answer = (await res.json().catch(() => ({ error: `HTTP ${res.status}` }))) as Record<string, unknown>;
+  if (!res.ok) throw new CallError(String(answer.error ?? `HTTP ${res.status}`), undefined, res.status);
+  return answer;
+}
+
+/** Team mode: signs in; the server sets the session cookie (HttpOnly: this page never sees it). */
+export const signIn = (name: string, password: string) => auth('auth/login', { name, password });
+
+/** Team mode: ends the session on the server and drops the cookie. */
+export const signOut = () => auth('auth/logout', {});

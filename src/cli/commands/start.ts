@@ -9,7 +9,7 @@ import type { Command, Io } from '../command.js';
 import { createProgress } from '../progress.js';
 import { openCliStore } from '../store.js';
 import { formatDatasetSummary } from './datasets.js';
-import { serveWorkbenchCommand } from './serve.js';
+import { serveWorkbenchCommand, TEAM_OPTIONS, TEAM_USAGE } from './serve.js';
 
 /** Generates and imports the demo dataset when the store has no dataset yet. */
 export async function ensureDemo(store: Store, io: Io, quiet: boolean): Promise<void> {
@@ -56,13 +56,14 @@ export const startCommand: Command = {
     'Start the workbench: the desktop window where Electron is installed, otherwise web mode in your browser. ' +
     'A new store gets a generated demo dataset, and (in web mode) a small demo model trained in the background. ' +
     '--headless prints what the store holds and exits.',
-  usage: 'xwb start [--db PATH] [--headless] [--port N] [--host IP] [--allow-non-loopback] [--json]',
+  usage: `xwb start [--db PATH] [--headless] [--port N] [--host IP] [--allow-non-loopback] ${TEAM_USAGE} [--json]`,
   positionals: [0, 0],
   options: {
     headless: { type: 'boolean' },
     port: { type: 'string' },
     host: { type: 'string' },
     'allow-non-loopback': { type: 'boolean' },
+    ...TEAM_OPTIONS,
   },
   async run(args, io) {
     const store = openCliStore(args);
@@ -80,7 +81,8 @@ export const startCommand: Command = {
     } finally {
       store.close();
     }
-    const electron = electronBinary();
+    // Team mode is a server for other people's browsers, never the desktop window.
+    const electron = args.values.team ? undefined : electronBinary();
     if (electron) {
       const { spawn } = await import('node:child_process');
       const here = dirname(fileURLToPath(import.meta.url));
@@ -94,7 +96,8 @@ export const startCommand: Command = {
         return await new Promise<number>((done) => child.on('exit', (code) => done(code ?? 0)));
       }
     }
-    if (!args.values.json) io.out('Electron is not installed here: starting the workbench in web mode.');
+    if (!args.values.json && !args.values.team)
+      io.out('Electron is not installed here: starting the workbench in web mode.');
     return serveWorkbenchCommand(args, io, { afterStart: trainDemoModel });
   },
 };
