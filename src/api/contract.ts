@@ -743,7 +743,7 @@ export interface RunDetail extends RunView {
 export interface TrainWarningView {
   phase: string;
   epoch: number;
-  code: 'dead' | 'flat' | 'saturated';
+  code: 'dead' | 'flat' | 'saturated' | 'lost';
   message: string;
   advice: string;
 }

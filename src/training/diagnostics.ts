@@ -19,7 +19,8 @@
  */
 import type { PhaseName } from './config.js';
 
-export type MapProblem = 'dead' | 'saturated' | 'flat';
+/** 'lost': in the explainer phase, the map took away the accuracy the classifier phase reached (trainer.ts). */
+export type MapProblem = 'dead' | 'saturated' | 'flat' | 'lost';
 
 /** Mean map value above which the explainer is said to select nothing (maps of expclass are in [0, 1)). */
 export const SATURATED_MEAN = 0.95;

@@ -251,6 +251,19 @@ export function usesParallel(plan: ParallelPlan, batchSize: number): boolean {
   return plan.replicas > 1 || plan.microBatch < batchSize;
 }
 
+/** A drop of this much validation accuracy from the classifier phase counts the explainer phase's epoch as dead. */
+export const LOST_ACCURACY = 0.25;
+
+/** The best validation accuracy of this run's classifier phase, or null when it had none (e.g. fine-tuning). */
+export function classifierPhaseAccuracy(
+  epochs: readonly { phase: string; metrics: Record<string, number> }[],
+) {
+  const accs = epochs
+    .filter((e) => e.phase === 'classifier' && Number.isFinite(e.metrics.val_acc))
+    .map((e) => e.metrics.val_acc);
+  return accs.length === 0 ? null : Math.max(...accs);
+}
+
 async function runPhase(
   s: Session,
   model: XwbModel,
@@ -272,6 +285,11 @@ async function runPhase(
   // The map is only worth measuring where the explainer trains (the classifier phase runs on a white map).
   const diagnosed = phaseTrainsExplainer(phase) && model.kind !== 'classifier';
   const threshold = config.deadExplainer.threshold;
+  // What the classifier phase of this run reached: the explainer phase must not throw it away. Measured on the
+  // star set at base 16: validation accuracy 100 % → 50 % in the explainer phase's first epoch while the map's
+  // mean (0.01) stayed above the dead threshold; the joint phase then started from that model and stayed at 50 %.
+  const reached = phase === 'explainer' ? classifierPhaseAccuracy(store.runs.epochs(run.id)) : null;
+  let lostReported = false;
   let previous: MapProblem | null = null;
   let best = bestSoFar;
   try {
@@ -303,7 +321,8 @@ async function runPhase(
       const val = means(await evaluate(ctx, s.val, config.data.batchSize, onMaps));
       const tr = means(totals);
       const seconds = (performance.now() - t0) / 1000;
-      const dead = behaviour.watchesExplainer && val.explanation < config.deadExplainer.threshold;
+      const lost = reached !== null && behaviour.watchesExplainer && reached - val.acc >= LOST_ACCURACY;
+      const dead = (behaviour.watchesExplainer && val.explanation < config.deadExplainer.threshold) || lost;
       const stats = maps ? { ...maps.result(), mean: val.explanation } : null;
       const problem = stats
         ? diagnoseMap(stats, { deadThreshold: behaviour.watchesExplainer ? threshold : null })
@@ -364,6 +383,23 @@ async function runPhase(
         options.onEvent?.({ type: 'warning', phase, epoch, ...warning });
       }
       previous = problem;
+      if (lost && !lostReported) {
+        lostReported = true;
+        options.onEvent?.({
+          type: 'warning',
+          phase,
+          epoch,
+          code: 'lost',
+          message:
+            `phase ${phase}, epoch ${epoch}: the map hides what the classifier needs (validation accuracy ` +
+            `${(val.acc * 100).toFixed(0)} % against ${(reached! * 100).toFixed(0)} % after the classifier phase)`,
+          advice:
+            (config.deadExplainer.stopPhase
+              ? 'This phase stops here and the next starts from its last good model (or the classifier phase’s). '
+              : '') +
+            'Lower the explainer learning rate (--lr) or the sparsity weight (--l1), or skip this phase (--epochs N,0,M).',
+        });
+      }
       if (diverged) {
         throw new Error(
           `phase ${phase}, epoch ${epoch}: the training loss is ${tr.loss} (diverged); lower the learning rate (now ${pc.lr})`,

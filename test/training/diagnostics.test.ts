@@ -120,3 +120,17 @@ test("the run's summary repeats a flat map the phase ended with, not one it reco
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^phase joint, epoch 1: the map is the same on every image.*Try a lower --l1/);
 });
+
+test('the explainer phase is measured against the best accuracy the classifier phase reached', async () => {
+  const { classifierPhaseAccuracy, LOST_ACCURACY } = await import('../../src/training/trainer.js');
+  const e = (phase: string, val_acc: number) => ({ phase, metrics: { val_acc } });
+  assert.equal(
+    classifierPhaseAccuracy([]),
+    null,
+    'a fine-tuning run without a classifier phase has no reference',
+  );
+  assert.equal(classifierPhaseAccuracy([e('classifier', 0.6), e('classifier', 1), e('classifier', 0.9)]), 1);
+  assert.equal(classifierPhaseAccuracy([e('explainer', 0.9), e('classifier', Number.NaN)]), null);
+  // S16 (star set, base 16): 1.00 → 0.50 is lost; the colour-cue base-8 run's 0.90 → 0.82 is not.
+  assert.ok(1 - 0.5 >= LOST_ACCURACY && 0.9 - 0.82 < LOST_ACCURACY);
+});
