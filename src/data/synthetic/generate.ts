@@ -103,9 +103,11 @@ async function writeAllImages(
       onImage(from + k, names);
     });
   };
-  let failure: Error | null = null;
-  const fail = (e: Error) => {
-    failure ??= e;
+  // After a failure only earlier slices are still running (slices go out in order); the earliest failure is
+  // thrown, which is the error a single thread would have met first.
+  let failure: { from: number; error: Error } | null = null;
+  const fail = (from: number, error: Error) => {
+    if (!failure || from < failure.from) failure = { from, error };
     next = o.images; // hand out nothing more
   };
 
@@ -117,18 +119,20 @@ async function writeAllImages(
     workers.push(worker);
     finished.push(
       new Promise<void>((resolve) => {
+        let current = -1;
         const send = () => {
           const slice = take();
-          if (slice) worker.postMessage({ from: slice[0], to: slice[1] });
-          else resolve();
+          if (!slice) return resolve();
+          current = slice[0];
+          worker.postMessage({ from: slice[0], to: slice[1] });
         };
         worker.on('message', (reply: ImagesReply) => {
-          if ('error' in reply) fail(new Error(reply.error));
+          if ('error' in reply) fail(reply.from, new Error(reply.error));
           else report(reply.from, reply.classes);
           send();
         });
         worker.on('error', (e) => {
-          fail(new Error(`image writer thread failed: ${e.message}`));
+          fail(current, new Error(`image writer thread failed: ${e.message}`));
           resolve();
         });
         send();
@@ -140,7 +144,7 @@ async function writeAllImages(
       try {
         report(slice[0], writeImages(dir, o, sh, positive, slice[0], slice[1]));
       } catch (e) {
-        fail(e as Error);
+        fail(slice[0], e as Error);
       }
       await nextTurn();
     }
@@ -148,7 +152,7 @@ async function writeAllImages(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  if (failure) throw failure;
+  if (failure) throw (failure as { error: Error }).error;
 }
 
 /** Classes that get VOC objects: the target, then the other shapes' names when they are annotated. */

@@ -64,8 +64,9 @@ export function writeImages(
   const classes: string[][] = [];
   for (let i = from; i < to; i++) {
     const id = imageId(i, o.images);
+    // A drawing error (a layout that cannot be placed) names the image already.
+    const img = drawImage(o, sh, i, Boolean(positive[i]));
     try {
-      const img = drawImage(o, sh, i, Boolean(positive[i]));
       writeFileSync(
         path.join(dir, 'JPEGImages', `${id}.png`),
         encodePng(img.pixels, img.width, img.height, img.channels),
@@ -75,10 +76,10 @@ export function writeImages(
         encodePng(img.mask, img.width, img.height, 1),
       );
       writeFileSync(path.join(dir, 'Annotations', `${id}.xml`), formatVoc(annotationOf(img, id)));
-      classes.push(img.objects.map((obj) => obj.name));
     } catch (e) {
       throw new Error(`writing image ${id} into ${dir}: ${(e as Error).message}`);
     }
+    classes.push(img.objects.map((obj) => obj.name));
   }
   return classes;
 }

@@ -39,6 +39,13 @@ function chunk(type: string, data: Uint8Array): Buffer {
   return out;
 }
 
+// The filtered rows of the last image, reused: a fresh buffer per image was a good part of the GC's work.
+let rows = Buffer.alloc(0);
+function scratch(bytes: number): Buffer {
+  if (rows.length < bytes) rows = Buffer.allocUnsafe(bytes);
+  return rows.subarray(0, bytes);
+}
+
 /** Encodes row-major interleaved 8-bit pixels (`channels` 1: grey, 3: RGB) as a PNG file. */
 export function encodePng(data: Uint8Array, width: number, height: number, channels: 1 | 3): Buffer {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
@@ -48,7 +55,7 @@ export function encodePng(data: Uint8Array, width: number, height: number, chann
     throw new Error(`encodePng: ${data.length} bytes do not make a ${width}x${height}x${channels} image`);
   }
   const stride = width * channels;
-  const raw = Buffer.allocUnsafe((stride + 1) * height);
+  const raw = scratch((stride + 1) * height);
   for (let y = 0; y < height; y++) {
     const at = y * (stride + 1);
     raw[at] = 0; // filter type None
