@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { BmpError, DECODE_FAIL_ON, decodeBmp, isBmp, readBmpInfo } from './bmp.js';
 import { DEFAULT_MAX_PIXELS, pixelLimitProblem } from './limits.js';
+import { checkPng } from './pngcheck.js';
 
 /** File endings the importer treats as images (everything sharp decodes that datasets use). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff', '.gif'] as const;
@@ -90,6 +91,10 @@ export async function probeImage(file: string, opts: ProbeOptions = {}): Promise
     }
     return { ...bmp, format: 'bmp', sha256, bytes: buf.length };
   }
+  // Most dataset images are plain PNGs: proven whole without sharp when every byte checks out; any doubt (or
+  // damage) goes on to sharp below, which decides and words the refusal.
+  const png = checkPng(buf, maxPixels);
+  if (png) return { ...png, format: 'png', sha256, bytes: buf.length };
   let m: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   try {
     m = await sharp(buf, { limitInputPixels: false }).metadata();

@@ -14,12 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Worker } from 'node:worker_threads';
 import { Random } from '../../util/random.js';
-import type { VocAnnotation } from '../types.js';
+import { spawnModuleWorker } from '../../util/worker.js';
 import { formatClassImageSet, formatImageSet } from '../voc/imagesets.js';
-import { formatVoc } from '../voc/write.js';
-import { layoutImage } from './layout.js';
+import { imageId, writeImages } from './images.js';
+import type { ImagesReply, ImagesWorkerData } from './images-worker.js';
 import {
   type GeneratorOptions,
   parseShapes,
@@ -27,15 +30,21 @@ import {
   resolveOptions,
   type ShapeSet,
 } from './options.js';
-import { encodePng } from './png.js';
-import { type RenderedImage, renderImage } from './render.js';
 import { choosePositives, PARTS, type PartName, stratifiedSplit } from './split.js';
+
+export { drawImage, imageId } from './images.js';
 
 /** Bump whenever the same options and seed would produce different files. */
 export const GENERATOR_VERSION = 1;
 export const GENERATOR_FILE = 'xwb-generator.json';
-/** Images whose files are being encoded/written while the next ones are drawn. */
-const IN_FLIGHT = 4;
+/**
+ * Images per slice of work handed to a thread: small enough that the main thread's slices (which block its
+ * event loop) stay around 10 ms at 224 px and the threads finish together, large enough that messages cost
+ * nothing.
+ */
+const SLICE = 8;
+/** Below this many images per thread a worker's start-up (~0.1-0.3 s) costs more than it saves. */
+const MIN_IMAGES_PER_THREAD = 100;
 
 export interface GenerateSummary {
   outDir: string;
@@ -50,8 +59,100 @@ export interface GenerateSummary {
 
 export type ProgressFn = (done: number, total: number) => void;
 
-export function imageId(index: number, images: number): string {
-  return String(index + 1).padStart(Math.max(6, String(images).length), '0');
+/** How to run a generation; none of it changes the files. */
+export interface GenerateRun {
+  /**
+   * Threads that draw and write images, the main thread included. Default: one per core, but at most one per
+   * MIN_IMAGES_PER_THREAD images (so small sets stay on the main thread).
+   */
+  threads?: number;
+}
+
+function threadCount(images: number, asked: number | undefined): number {
+  if (asked !== undefined) {
+    if (!Number.isInteger(asked) || asked < 1)
+      throw new Error(`threads must be a whole number >= 1, got ${asked}`);
+    return Math.min(asked, Math.ceil(images / SLICE));
+  }
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(images / MIN_IMAGES_PER_THREAD)));
+}
+
+/**
+ * Writes every image, in slices of SLICE images handed out in order to whichever thread is free: `threads - 1`
+ * workers and this thread (which yields to the event loop between its slices, so progress and the workers'
+ * replies keep flowing). `onImage(i, classes)` is called once per image, in the order slices finish. The first
+ * failure stops the hand-out, ends the workers and is thrown (it names the image).
+ */
+async function writeAllImages(
+  dir: string,
+  o: ResolvedOptions,
+  sh: ShapeSet,
+  positive: readonly boolean[],
+  threads: number,
+  onImage: (i: number, classes: readonly string[]) => void,
+): Promise<void> {
+  let next = 0;
+  const take = (): [number, number] | null => {
+    if (next >= o.images) return null;
+    const from = next;
+    next = Math.min(o.images, next + SLICE);
+    return [from, next];
+  };
+  const report = (from: number, classes: readonly string[][]) => {
+    classes.forEach((names, k) => {
+      onImage(from + k, names);
+    });
+  };
+  // After a failure only earlier slices are still running (slices go out in order); the earliest failure is
+  // thrown, which is the error a single thread would have met first.
+  let failure: { from: number; error: Error } | null = null;
+  const fail = (from: number, error: Error) => {
+    if (!failure || from < failure.from) failure = { from, error };
+    next = o.images; // hand out nothing more
+  };
+
+  const data: ImagesWorkerData = { dir, options: o, positive: Uint8Array.from(positive, Number) };
+  const workers: Worker[] = [];
+  const finished: Promise<void>[] = [];
+  for (let t = 1; t < threads; t++) {
+    const worker = spawnModuleWorker(new URL('./images-worker.js', import.meta.url), data, import.meta.url);
+    workers.push(worker);
+    finished.push(
+      new Promise<void>((resolve) => {
+        let current = -1;
+        const send = () => {
+          const slice = take();
+          if (!slice) return resolve();
+          current = slice[0];
+          worker.postMessage({ from: slice[0], to: slice[1] });
+        };
+        worker.on('message', (reply: ImagesReply) => {
+          if ('error' in reply) fail(reply.from, new Error(reply.error));
+          else report(reply.from, reply.classes);
+          send();
+        });
+        worker.on('error', (e) => {
+          fail(current, new Error(`image writer thread failed: ${e.message}`));
+          resolve();
+        });
+        send();
+      }),
+    );
+  }
+  try {
+    for (let slice = take(); slice; slice = take()) {
+      try {
+        report(slice[0], writeImages(dir, o, sh, positive, slice[0], slice[1]));
+      } catch (e) {
+        fail(slice[0], e as Error);
+      }
+      await nextTurn();
+    }
+    await Promise.all(finished);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (failure) throw (failure as { error: Error }).error;
 }
 
 /** Classes that get VOC objects: the target, then the other shapes' names when they are annotated. */
@@ -62,24 +163,6 @@ export function classNames(o: ResolvedOptions, sh: ShapeSet): string[] {
     ...(sh.container ? [sh.container.name] : []),
   ]);
   return [o.targetName, ...[...others].sort()];
-}
-
-/** Draws image `index` of the dataset; depends only on the options, the index and whether it is positive. */
-export function drawImage(o: ResolvedOptions, sh: ShapeSet, index: number, positive: boolean): RenderedImage {
-  const stream = new Random(o.seed).fork(`image:${index}`);
-  const label = imageId(index, o.images);
-  const layoutRng = stream.fork('layout');
-  // Border occlusion can leave a target with no pixel inside the image; such layouts are redrawn (bounded).
-  for (let attempt = 1; ; attempt++) {
-    const items = layoutImage(layoutRng, o, sh, positive, label);
-    const img = renderImage(items, o, stream.fork('noise'));
-    if (!positive || img.visibleTargets === o.targetsPerPositive) return img;
-    if (attempt >= 100) {
-      throw new Error(
-        `image ${label}: could not draw ${o.targetsPerPositive} visible target(s) in 100 layouts`,
-      );
-    }
-  }
 }
 
 async function prepareOutDir(outDir: string): Promise<{ tmp: string; replaceEmpty: boolean }> {
@@ -117,30 +200,6 @@ async function prepareOutDir(outDir: string): Promise<{ tmp: string; replaceEmpt
   return { tmp, replaceEmpty };
 }
 
-function annotationOf(img: RenderedImage, id: string): VocAnnotation {
-  return {
-    // Fixed folder and no <path>: the files must not depend on where the dataset is written.
-    folder: 'JPEGImages',
-    filename: `${id}.png`,
-    source: { database: 'xwb synthetic' },
-    size: { width: img.width, height: img.height, depth: img.channels },
-    segmented: true,
-    objects: img.objects,
-  };
-}
-
-async function writeImage(dir: string, id: string, img: RenderedImage): Promise<void> {
-  const [png, mask] = await Promise.all([
-    encodePng(img.pixels, img.width, img.height, img.channels),
-    encodePng(img.mask, img.width, img.height, 1),
-  ]);
-  await Promise.all([
-    fsp.writeFile(path.join(dir, 'JPEGImages', `${id}.png`), png),
-    fsp.writeFile(path.join(dir, 'SegmentationClass', `${id}.png`), mask),
-    fsp.writeFile(path.join(dir, 'Annotations', `${id}.xml`), formatVoc(annotationOf(img, id))),
-  ]);
-}
-
 async function writeImageSets(
   dir: string,
   ids: readonly string[],
@@ -175,6 +234,7 @@ export async function generateDataset(
   outDir: string,
   options: GeneratorOptions = {},
   onProgress?: ProgressFn,
+  run: GenerateRun = {},
 ): Promise<GenerateSummary> {
   const started = performance.now();
   const o = resolveOptions(options);
@@ -190,27 +250,14 @@ export async function generateDataset(
 
   const target = path.resolve(outDir);
   const { tmp, replaceEmpty } = await prepareOutDir(target);
-  const pending: Promise<void>[] = [];
   let done = 0;
-  const settle = async (p: Promise<void>) => {
-    await p;
+  const onImage = (i: number, names: readonly string[]) => {
+    for (const name of names) presence.get(name)![i] = true;
     done++;
     onProgress?.(done, o.images);
   };
   try {
-    for (let i = 0; i < o.images; i++) {
-      const img = drawImage(o, sh, i, positive[i]);
-      for (const obj of img.objects) presence.get(obj.name)![i] = true;
-      const write = writeImage(tmp, ids[i], img).catch((e: Error) => {
-        throw new Error(`writing image ${ids[i]} into ${tmp}: ${e.message}`);
-      });
-      // Mark the promise handled now; its error is rethrown when it is awaited in order below.
-      write.catch(() => {});
-      pending.push(write);
-      if (pending.length >= IN_FLIGHT) await settle(pending.shift()!);
-    }
-    while (pending.length > 0) await settle(pending.shift()!);
-
+    await writeAllImages(tmp, o, sh, positive, threadCount(o.images, run.threads), onImage);
     await writeImageSets(tmp, ids, parts, presence);
     const counts = summarise(positive, parts);
     const meta = {
@@ -232,7 +279,6 @@ export async function generateDataset(
     await fsp.rename(tmp, target);
     return { outDir: target, ...counts, classes, elapsedMs: performance.now() - started };
   } catch (e) {
-    await Promise.allSettled(pending);
     await fsp.rm(tmp, { recursive: true, force: true });
     throw e;
   }

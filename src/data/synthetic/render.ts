@@ -39,9 +39,11 @@ function touchedBox(ras: ShapeRaster, width: number, height: number): Clip {
   let x1 = Number.NEGATIVE_INFINITY;
   let y1 = Number.NEGATIVE_INFINITY;
   let truncated = false;
-  for (let y = 0; y < ras.h; y++) {
+  const { runs } = ras;
+  for (let k = 0; k < runs.length; k += 3) {
+    const y = runs[k];
     const iy = ras.y0 + y;
-    for (let x = 0; x < ras.w; x++) {
+    for (let x = runs[k + 1]; x < runs[k + 2]; x++) {
       if (ras.alpha[y * ras.w + x] === 0) continue;
       const ix = ras.x0 + x;
       if (ix < 0 || iy < 0 || ix >= width || iy >= height) {
@@ -70,8 +72,11 @@ function composite(
   const xe = Math.min(ras.w, width - ras.x0);
   const ys = Math.max(0, -ras.y0);
   const ye = Math.min(ras.h, height - ras.y0);
-  for (let y = ys; y < ye; y++) {
-    for (let x = xs; x < xe; x++) {
+  const { runs } = ras;
+  for (let k = 0; k < runs.length; k += 3) {
+    const y = runs[k];
+    if (y < ys || y >= ye) continue;
+    for (let x = Math.max(xs, runs[k + 1]); x < Math.min(xe, runs[k + 2]); x++) {
       const a = ras.alpha[y * ras.w + x];
       if (a === 0) continue;
       const base = ((ras.y0 + y) * width + ras.x0 + x) * channels;
@@ -83,9 +88,16 @@ function composite(
 }
 
 function markMask(mask: Uint8Array, width: number, height: number, ras: ShapeRaster): number {
+  const xs = Math.max(0, -ras.x0);
+  const xe = Math.min(ras.w, width - ras.x0);
+  const ys = Math.max(0, -ras.y0);
+  const ye = Math.min(ras.h, height - ras.y0);
+  const { runs } = ras;
   let n = 0;
-  for (let y = Math.max(0, -ras.y0); y < Math.min(ras.h, height - ras.y0); y++) {
-    for (let x = Math.max(0, -ras.x0); x < Math.min(ras.w, width - ras.x0); x++) {
+  for (let k = 0; k < runs.length; k += 3) {
+    const y = runs[k];
+    if (y < ys || y >= ye) continue;
+    for (let x = Math.max(xs, runs[k + 1]); x < Math.min(xe, runs[k + 2]); x++) {
       if (ras.inside[y * ras.w + x] === 0) continue;
       mask[(ras.y0 + y) * width + ras.x0 + x] = 1;
       n++;

@@ -236,3 +236,45 @@ test("the paper's set: 1000 images at 224 px, exactly 618 positives, 750/250 str
   // Triangles of circumradius 7-14 px span about 1.5 r to 2 r.
   assert.ok(box.x1 - box.x0 >= 10 && box.x1 - box.x0 <= 30, JSON.stringify(box));
 });
+
+test('worker threads write the same files as one thread, and fail with the error one thread meets first', async () => {
+  const opts: GeneratorOptions = { ...small, images: 45, positives: 20, annotateDistractors: true };
+  const one = hashTree((await generateDataset(newDir(), opts, undefined, { threads: 1 })).outDir);
+  const progress: number[] = [];
+  const three = hashTree(
+    (await generateDataset(newDir(), opts, (d) => progress.push(d), { threads: 3 })).outDir,
+  );
+  assert.deepEqual([...three.entries()], [...one.entries()]);
+  // Slices finish out of order, but every image is counted once.
+  assert.deepEqual(
+    progress,
+    Array.from({ length: 45 }, (_, i) => i + 1),
+  );
+
+  // Only some images of this layout cannot be placed; threads must report the first of them, as one thread does.
+  const tight: GeneratorOptions = {
+    width: 48,
+    height: 48,
+    images: 40,
+    shapesPerImage: 9,
+    placementAttempts: 2,
+    seed: 1,
+  };
+  const message = async (threads: number) => {
+    const out = newDir();
+    const e = await generateDataset(out, tight, undefined, { threads }).then(
+      () => assert.fail('expected a layout error'),
+      (err: Error) => err.message,
+    );
+    assert.equal(fs.existsSync(out), false);
+    return e;
+  };
+  const serial = await message(1);
+  assert.match(serial, /^image 0000\d\d: could not place shape/);
+  assert.equal(await message(3), serial);
+  assert.deepEqual(
+    fs.readdirSync(tmpRoot).filter((n) => n.includes('.tmp-')),
+    [],
+  );
+  await assert.rejects(generateDataset(newDir(), small, undefined, { threads: 0 }), /threads must be/);
+});
