@@ -34,8 +34,11 @@ import { choosePositives, PARTS, type PartName, stratifiedSplit } from './split.
 
 export { drawImage, imageId } from './images.js';
 
-/** Bump whenever the same options and seed would produce different files. */
-export const GENERATOR_VERSION = 1;
+/**
+ * Bump whenever the same options and seed would produce different files. 2: PNGs written by zlib instead of sharp
+ * (the same pixels, other bytes).
+ */
+export const GENERATOR_VERSION = 2;
 export const GENERATOR_FILE = 'xwb-generator.json';
 /**
  * Images per slice of work handed to a thread: small enough that the main thread's slices (which block its

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
-import { GENERATOR_FILE, generateDataset } from '../../../src/data/synthetic/generate.js';
+import { GENERATOR_FILE, GENERATOR_VERSION, generateDataset } from '../../../src/data/synthetic/generate.js';
 import { type GeneratorOptions, PAPER_OPTIONS } from '../../../src/data/synthetic/options.js';
 import { fromVocBndbox } from '../../../src/data/voc/coords.js';
 import { parseImageSet } from '../../../src/data/voc/imagesets.js';
@@ -140,7 +140,7 @@ test('writes the VOC layout with exact positives, stratified splits, masks and m
 
   const meta = JSON.parse(fs.readFileSync(path.join(out, GENERATOR_FILE), 'utf8'));
   assert.equal(meta.generator, 'xwb-synthetic');
-  assert.equal(meta.version, 1);
+  assert.equal(meta.version, GENERATOR_VERSION);
   assert.equal(meta.seed, 3);
   assert.equal(meta.options.positives, 7);
   assert.deepEqual(meta.classes, ['triangle']);
