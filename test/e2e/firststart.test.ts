@@ -159,7 +159,7 @@ test('arrow keys move the selection through the gallery grid; Enter opens it', {
   const cell = page.locator('.gallery .cell').first();
   const [img, tag] = await Promise.all([
     cell.locator('img').boundingBox(),
-    cell.locator('.tag').boundingBox(),
+    cell.locator('.tag').first().boundingBox(),
   ]);
   assert.ok(img && tag && tag.y >= img.y + img.height - 0.5, 'caption below the image');
   await shot('gallery-keyboard');

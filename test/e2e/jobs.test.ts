@@ -119,7 +119,7 @@ test('evaluation and export from the Jobs screen: progress, a reload in between,
   );
   await page.screenshot({ path: join(SHOTS, 'jobs-eval-running.png') });
   const before = await item.locator('.line').textContent();
-  assert.match(before ?? '', /\d+ \/ \d+ · (explain|measure) \w+ · ETA/);
+  assert.match(before ?? '', /\d+ \/ \d+ · (explain|measure) \w+[^·]* · ETA/);
 
   // A reload finds the job from the server, still going or done.
   await page.reload();

@@ -28,8 +28,10 @@ test('a valid call reaches the core with the validated (defaulted) request', asy
   const { calls, service } = recordingService();
   const handle = createCallHandler({ contract, service });
   const r = await handle(app, 'images.list', { datasetId: 3 });
-  assert.deepEqual(calls, [{ method: 'images.list', req: { datasetId: 3, offset: 0, limit: 500 } }]);
-  assert.deepEqual(r, { ok: true, value: { echoed: { datasetId: 3, offset: 0, limit: 500 } } });
+  assert.deepEqual(calls, [
+    { method: 'images.list', req: { datasetId: 3, offset: 0, limit: 500, sort: 'path' } },
+  ]);
+  assert.deepEqual(r, { ok: true, value: { echoed: { datasetId: 3, offset: 0, limit: 500, sort: 'path' } } });
 });
 
 test('a foreign or missing sender frame is refused before anything else', async () => {

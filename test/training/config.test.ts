@@ -139,6 +139,7 @@ test('loss.l1 sets α = 1/(1 + λ) and β = 1 in the explainer phases only; Kera
     gamma: 0,
     blockDiagonal: 0,
     delta: 0,
+    sparsity: 'absolute',
   });
   assert.equal(phaseObjective(mean, 'classifier').alpha, 1);
   const keras = resolveTrainConfig({
