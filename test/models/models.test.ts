@@ -270,3 +270,24 @@ test('a model whose classifier last trained on white maps predicts with the whit
     exp.dispose();
   }
 });
+
+test('the explainer method refuses a model whose explainer never trained, naming what to do', async () => {
+  const { getMethod } = await import('../../src/explain/registry.js');
+  const { explainPixels } = await import('../../src/explain/run-model.js');
+  const exp = buildExpClass({ inputSize: 32, classes: 2, base: 4, seed: 3 });
+  const x = images(1, 32, 5);
+  const pixels = [Float32Array.from(x.dataSync())];
+  try {
+    exp.explainerUntrained = true;
+    await assert.rejects(
+      explainPixels(exp, getMethod('explainer'), pixels, [0], {}),
+      /trained only its classifier.*--init-from RUN --phases explainer,joint/,
+    );
+    exp.explainerUntrained = false;
+    const [map] = await explainPixels(exp, getMethod('explainer'), pixels, [0], {});
+    assert.equal(map.length, 32 * 32);
+  } finally {
+    x.dispose();
+    exp.dispose();
+  }
+});
