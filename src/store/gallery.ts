@@ -10,7 +10,7 @@
  * start of the other. Only portable SQL (no NULLS LAST, no SQLite functions): the store also runs on PostgreSQL.
  */
 import { type Param, positiveInt, type StoreContext } from './context.js';
-import type { ImageRecord } from './images.js';
+import { type ImageRecord, type ImageRow, toImage } from './images.js';
 import { type PredictionRecord, toPrediction } from './predictions.js';
 import type { Split } from './splits.js';
 
@@ -95,20 +95,7 @@ const SEGMENTS: Record<Exclude<GallerySort, 'path'>, Segment> = {
   rating: { has: 'rt.mean IS NOT NULL', order: 'rt.mean ASC, i.rel_path ASC', lacks: 'rt.mean IS NULL' },
 };
 
-interface Row {
-  id: number;
-  dataset_id: number;
-  rel_path: string;
-  file_name: string;
-  width: number;
-  height: number;
-  channels: number;
-  format: string;
-  sha256: string;
-  label: string | null;
-  split: Split | null;
-  created_at: string;
-  updated_at: string;
+interface Row extends ImageRow {
   p_run_id: number | null;
   p_class_index: number | null;
   p_probability: number | null;
@@ -123,21 +110,7 @@ interface Row {
 
 function toRow(r: Row): GalleryRow {
   return {
-    image: {
-      id: r.id,
-      datasetId: r.dataset_id,
-      relPath: r.rel_path,
-      fileName: r.file_name,
-      width: r.width,
-      height: r.height,
-      channels: r.channels,
-      format: r.format,
-      sha256: r.sha256,
-      label: r.label,
-      split: r.split,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    },
+    image: toImage(r),
     prediction:
       r.p_run_id === null
         ? null

@@ -47,7 +47,8 @@ export interface ListImagesOptions {
   limit?: number;
 }
 
-interface Row {
+/** An images row joined with its split, as the queries of this module and gallery.ts read it. */
+export interface ImageRow {
   id: number;
   dataset_id: number;
   rel_path: string;
@@ -63,7 +64,7 @@ interface Row {
   updated_at: string;
 }
 
-function toImage(r: Row): ImageRecord {
+export function toImage(r: ImageRow): ImageRecord {
   return {
     id: r.id,
     datasetId: r.dataset_id,
@@ -153,7 +154,7 @@ export interface ImagesApi {
 export function imagesApi(ctx: StoreContext): ImagesApi {
   const upsertOne = (input: ImageInput): { id: number; status: UpsertStatus } => {
     const n = normalise(input);
-    const old = ctx.get<Row>(
+    const old = ctx.get<ImageRow>(
       'SELECT * FROM images WHERE dataset_id = ? AND rel_path = ?',
       n.datasetId,
       n.relPath,
@@ -235,11 +236,11 @@ export function imagesApi(ctx: StoreContext): ImagesApi {
       });
     },
     get(id) {
-      const r = ctx.get<Row>(`${SELECT} WHERE i.id = ?`, id);
+      const r = ctx.get<ImageRow>(`${SELECT} WHERE i.id = ?`, id);
       return r && toImage(r);
     },
     getByPath(datasetId, relPath) {
-      const r = ctx.get<Row>(
+      const r = ctx.get<ImageRow>(
         `${SELECT} WHERE i.dataset_id = ? AND i.rel_path = ?`,
         datasetId,
         normaliseRelPath(relPath),
@@ -255,7 +256,7 @@ export function imagesApi(ctx: StoreContext): ImagesApi {
       const f = filters(datasetId, opts);
       // Filters are built from fixed fragments only; values are bound.
       return ctx
-        .all<Row>(
+        .all<ImageRow>(
           `${SELECT} WHERE ${f.where} ORDER BY i.rel_path LIMIT ? OFFSET ?`,
           ...f.params,
           limit,
