@@ -2,7 +2,7 @@
  * How well a run's in-model explanation localises, beside the plain input gradient of the same run: the numbers of
  * the design table in docs/paper-reproduction.md ("Why the default is what it is").
  *
- *   node --import tsx bench/explainer/probe.ts --db STORE RUN [RUN…] [--split val] [--figure out.png] [--json]
+ *   node --import tsx bench/explainer/probe.ts --db STORE RUN[@PHASE] [RUN…] [--split val] [--figure out.png] [--json]
  *
  * Per run, on the split's images: accuracy; on positive images (those with a box of the dataset's target class)
  * relevance mass in the box, ROC-AUC of map vs box and the pointing game for the explainer's map and for the
@@ -19,6 +19,7 @@ import { classBoxes, groundTruth } from '../../src/evaluate/groundtruth.js';
 import { loadRunModel } from '../../src/explain/run-model.js';
 import { getMetric } from '../../src/metrics/registry.js';
 import { openStore } from '../../src/store/index.js';
+import type { PhaseName } from '../../src/training/config.js';
 import { listSplit } from '../../src/training/data/load.js';
 
 const { values, positionals } = parseArgs({
@@ -32,7 +33,7 @@ const { values, positionals } = parseArgs({
   },
 });
 if (!values.db || positionals.length === 0) {
-  console.error('usage: probe.ts --db STORE RUN [RUN…] [--split val] [--figure out.png] [--json]');
+  console.error('usage: probe.ts --db STORE RUN[@PHASE] [RUN…] [--split val] [--figure out.png] [--json]');
   process.exit(2);
 }
 
@@ -115,8 +116,10 @@ async function main() {
   const figureRows: { image: Float32Array; exp: Float32Array; grad: Float32Array }[][] = [];
   try {
     for (const arg of positionals) {
-      const runId = Number(arg);
-      const rm = await loadRunModel(store, runId);
+      // RUN or RUN@PHASE: the best checkpoint of that phase, to see what a phase left behind.
+      const [runText, phase] = arg.split('@');
+      const runId = Number(runText);
+      const rm = await loadRunModel(store, runId, { phase: phase as PhaseName | undefined });
       try {
         const dataset = store.datasets.getById(rm.datasetId)!;
         const target = dataset.targetClass ?? rm.classes[rm.classes.length - 1];

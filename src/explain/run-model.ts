@@ -17,6 +17,7 @@ import { loadCheckpoint } from '../training/checkpoint.js';
 import {
   activePhases,
   endsOnWhiteMaps,
+  type PhaseName,
   resolveTrainConfig,
   type TrainConfig,
   type TrainConfigInput,
@@ -175,6 +176,7 @@ export async function explainPixels(
 export function finalCheckpoint(
   store: Store,
   runId: number,
+  phase?: PhaseName,
 ): { checkpoint: Checkpoint; config: TrainConfig } {
   const run = store.runs.get(runId);
   if (run === undefined) throw new Error(`no run ${runId} in ${store.path}`);
@@ -185,7 +187,9 @@ export function finalCheckpoint(
     throw new Error(`run ${runId}: its stored configuration is not valid: ${(e as Error).message}`);
   }
   const phases = activePhases(config);
-  const checkpoint = handOn(phases, phases.length - 1, store.runs.checkpoints(runId));
+  const last = phase === undefined ? phases.length - 1 : phases.indexOf(phase);
+  if (last < 0) throw new Error(`run ${runId} has no ${phase} phase (its phases: ${phases.join(', ')})`);
+  const checkpoint = handOn(phases, last, store.runs.checkpoints(runId));
   if (checkpoint === null) {
     throw new Error(
       `run ${runId} has no checkpoint to explain with (status ${run.status}); train it to the end of a phase first`,
@@ -209,6 +213,8 @@ export interface LoadRunModelOptions {
    * single-threaded engines (wasm, cpu), 1 on the native ones (which use every core already).
    */
   replicas?: number;
+  /** Explain with the best checkpoint of this phase (or the last before it) instead of the run's final one. */
+  phase?: PhaseName;
 }
 
 /** The engine in use, if it is one whose passes a pool can split (a single-threaded one). */
@@ -222,13 +228,14 @@ export async function loadRunModel(
   runId: number,
   options: LoadRunModelOptions = {},
 ): Promise<RunModel> {
-  const { checkpoint, config } = finalCheckpoint(store, runId);
+  const { checkpoint, config } = finalCheckpoint(store, runId, options.phase);
   const run = store.runs.get(runId)!;
   const dataset = store.datasets.getById(run.datasetId);
   if (dataset === undefined)
     throw new Error(`run ${runId}: its dataset ${run.datasetId} is no longer in the store`);
   const model = await loadCheckpoint(checkpoint);
-  model.explainerUntrained = endsOnWhiteMaps(config);
+  model.explainerUntrained =
+    options.phase === undefined ? endsOnWhiteMaps(config) : options.phase === 'classifier';
   if (model.classes !== dataset.classes.length || model.inputSize !== config.model.inputSize) {
     model.dispose();
     throw new Error(
