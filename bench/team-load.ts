@@ -11,6 +11,7 @@
  * unexpected happened (a 500, a lost sign-in, a failure outside the kill window).
  */
 import { execSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { runTeamLoad } from '../test/team/load-harness.js';
 import { startCluster } from '../test/team/pg-cluster.js';
@@ -56,7 +57,14 @@ if (db === undefined) {
     process.exit(2);
   }
   db = c.url;
-  stop = c.stop;
+  // The cluster's log is kept (slow statements, checkpoints): a stall is then the disk's or xwb's, not a guess.
+  stop = () => {
+    try {
+      copyFileSync(c.log, '/tmp/team-load-postgres.log');
+      console.log('PostgreSQL log kept in /tmp/team-load-postgres.log');
+    } catch {}
+    c.stop();
+  };
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
@@ -91,14 +99,23 @@ try {
     `kill              SIGKILL at ${(r.kill.atMs / 1000).toFixed(1)} s, server back after ${(r.kill.downMs / 1000).toFixed(1)} s`,
   );
   console.log(
-    `no answer         ${r.failures.total} (${r.failures.inKillWindow} in the kill window, ${r.failures.outsideKillWindow} outside) ${JSON.stringify(r.failures.byCode)}; writes retried ${r.retried} (refused as a conflict with their own landed first attempt: ${r.selfConflicts})`,
+    `no answer         ${r.failures.total} (${r.failures.inKillWindow} in the kill window; outside it ${r.failures.keepAliveRaces} keep-alive races, ${r.failures.outsideKillWindow} others) ${JSON.stringify(r.failures.byCode)}; writes retried ${r.retried} (refused as a conflict with their own landed first attempt: ${r.selfConflicts})`,
   );
+  const w = r.serverCpuWait;
+  if (w)
+    console.log(
+      `server CPU wait   ${(w.totalMs / 1000).toFixed(1)} s runnable but not running (worst second: ${w.worstSecondMs.toFixed(0)} ms at ${w.worstSecond} s)`,
+    );
   console.log('latency (ms)      kind: n p50 p95 p99 max');
   for (const [kind, l] of Object.entries(r.latency)) {
     console.log(
       `  ${kind.padEnd(20)} ${String(l.n).padStart(6)} ${l.p50.toFixed(1).padStart(8)} ${l.p95.toFixed(1).padStart(8)} ${l.p99.toFixed(1).padStart(8)} ${l.max.toFixed(1).padStart(8)}`,
     );
   }
+  if (r.slowSeconds.length > 0)
+    console.log(
+      `answers over 1 s  by the second they started in [s, count, longest ms]: ${JSON.stringify(r.slowSeconds)}`,
+    );
   console.log(`ratings present   ${r.ratingsPresent} of ${a.ratings} acknowledged`);
   console.log(`lost              ${r.lost}`);
   console.log(`overwritten       ${r.overwritten}`);

@@ -13,7 +13,7 @@
  *
  * Used by bench/team-load.ts (minutes) and test/team/load-kill.test.ts (a short slice).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,15 +69,28 @@ export interface TeamLoadReport {
   failures: {
     total: number;
     inKillWindow: number;
+    /**
+     * Outside the kill window, a reset of a kept-alive connection the server closed as the request went out (the
+     * keep-alive race Node's docs describe for `req.reusedSocket`; browsers resend those by themselves). Resent here.
+     */
+    keepAliveRaces: number;
+    /** Anything else outside the kill window: unexpected. */
     outsideKillWindow: number;
     byCode: Record<string, number>;
   };
+  /**
+   * How long the server process waited for a CPU while runnable (/proc/<pid>/schedstat), in all and in its worst
+   * second: what the machine's load, not xwb, added to the latencies. null where /proc is not there.
+   */
+  serverCpuWait: { totalMs: number; worstSecondMs: number; worstSecond: number } | null;
   /** Writes retried after a failure (in flight at the kill). */
   retried: number;
   /** Resent box edits refused with 409 although the box held their own first attempt (a lost answer). */
   selfConflicts: number;
   kill: { atMs: number; downMs: number };
   latency: Record<string, LatencyStats>;
+  /** Answers over 1 s, grouped by the second (since the load began) they started in: [second, count, longest ms]. */
+  slowSeconds: [number, number, number][];
   /** Acknowledged ratings found with their values (current or in the rating's history), per reviewer. */
   ratingsPresent: number;
   /** Acknowledged writes missing or changed. */
@@ -209,7 +222,11 @@ function startTeamServer(f: Fixture, db: string, port: number): Promise<Server> 
 // ---- the clients ----
 
 class Down extends Error {
-  constructor(readonly code: string) {
+  constructor(
+    readonly code: string,
+    /** The request went out on a kept-alive connection the server may have been closing at that moment. */
+    readonly reused = false,
+  ) {
     super(code);
   }
 }
@@ -267,7 +284,7 @@ interface Shared {
   killEnd: number;
   latency: Map<string, number[]>;
   statuses: Record<string, number>;
-  failures: { t: number; kind: string; code: string }[];
+  failures: { t: number; kind: string; code: string; reused: boolean }[];
   ratings: RatingWrite[];
   boxes: BoxWrite[];
   adds: AddWrite[];
@@ -275,6 +292,8 @@ interface Shared {
   selfConflicts: number;
   requests: number;
   problems: string[];
+  /** Answers that took over a second: when they started (epoch ms) and how long. */
+  slow: { kind: string; at: number; ms: number }[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -328,6 +347,7 @@ class Client {
               }
             }
             const ms = performance.now() - t0;
+            if (ms > 1_000) this.s.slow.push({ kind, at: Date.now() - ms, ms });
             const list = this.s.latency.get(kind) ?? [];
             list.push(ms);
             this.s.latency.set(kind, list);
@@ -342,7 +362,9 @@ class Client {
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-      req.on('error', (e) => fail(new Down((e as NodeJS.ErrnoException).code ?? e.message)));
+      req.on('error', (e) =>
+        fail(new Down((e as NodeJS.ErrnoException).code ?? e.message, req.reusedSocket)),
+      );
       req.end(text);
     });
   }
@@ -366,7 +388,12 @@ class Client {
         a = await this.send(kind, method, path, body);
       } catch (e) {
         if (!(e instanceof Down)) throw e;
-        this.s.failures.push({ t: Date.now(), kind, code: e.code });
+        this.s.failures.push({
+          t: Date.now(),
+          kind,
+          code: e.code,
+          reused: e.reused && e.code === 'ECONNRESET',
+        });
         onRetry?.();
         if (Date.now() > giveUp) throw e;
         await sleep(wait);
@@ -427,6 +454,7 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
     selfConflicts: 0,
     requests: 0,
     problems: [],
+    slow: [],
   };
   const problem = (p: string) => {
     if (s.problems.length < 30) s.problems.push(p);
@@ -678,6 +706,32 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
           `${s.ratings.filter((w) => w.acked).length} ratings acknowledged, ${s.failures.length} failures`,
       );
     }, 15_000);
+    // The server's time spent runnable but waiting for a CPU, sampled every second (both server processes).
+    let cpuWait: TeamLoadReport['serverCpuWait'] = null;
+    let lastWait: number | undefined;
+    let lastPid: number | undefined;
+    const sampler = setInterval(() => {
+      const pid = server?.child.pid;
+      let waitedNs: number;
+      try {
+        waitedNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {
+        return;
+      }
+      if (pid !== lastPid) {
+        lastPid = pid;
+        lastWait = waitedNs;
+        return;
+      }
+      const d = (waitedNs - (lastWait ?? waitedNs)) / 1e6;
+      lastWait = waitedNs;
+      cpuWait ??= { totalMs: 0, worstSecondMs: 0, worstSecond: 0 };
+      cpuWait.totalMs += d;
+      if (d > cpuWait.worstSecondMs) {
+        cpuWait.worstSecondMs = d;
+        cpuWait.worstSecond = Math.round((Date.now() - begin) / 1000);
+      }
+    }, 1_000);
     const killer = (async () => {
       await sleep(killAt);
       s.killStart = Date.now();
@@ -689,6 +743,7 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
     })();
     const results = await Promise.allSettled([...everyone, killer]);
     clearInterval(progress);
+    clearInterval(sampler);
     for (const r of results)
       if (r.status === 'rejected') problem(`a client failed: ${(r.reason as Error).message}`);
     const ms = Date.now() - begin;
@@ -714,6 +769,7 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
     const byCode: Record<string, number> = {};
     for (const x of s.failures) byCode[x.code] = (byCode[x.code] ?? 0) + 1;
     const inKill = s.failures.filter((x) => inWindow(x.t)).length;
+    const races = s.failures.filter((x) => !inWindow(x.t) && x.reused).length;
     const acked = {
       ratings: s.ratings.filter((w) => w.acked).length,
       adds: s.adds.filter((w) => w.acked).length,
@@ -733,13 +789,16 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
       failures: {
         total: s.failures.length,
         inKillWindow: inKill,
-        outsideKillWindow: s.failures.length - inKill,
+        keepAliveRaces: races,
+        outsideKillWindow: s.failures.length - inKill - races,
         byCode,
       },
       retried: s.retried,
+      serverCpuWait: cpuWait,
       selfConflicts: s.selfConflicts,
       kill: { atMs: s.killStart - begin, downMs: s.killEnd - s.killStart },
       latency,
+      slowSeconds: slowSeconds(s.slow, begin),
       ...v,
       problems: s.problems,
     };
@@ -748,6 +807,18 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
     for (const c of clients) c.agent.destroy();
     rmSync(f.dir, { recursive: true, force: true });
   }
+}
+
+function slowSeconds(slow: Shared['slow'], begin: number): [number, number, number][] {
+  const by = new Map<number, [number, number, number]>();
+  for (const x of slow) {
+    const sec = Math.floor((x.at - begin) / 1000);
+    const e = by.get(sec) ?? [sec, 0, 0];
+    e[1]++;
+    e[2] = Math.max(e[2], Math.round(x.ms));
+    by.set(sec, e);
+  }
+  return [...by.values()].sort((a, b) => a[0] - b[0]);
 }
 
 function randomBox(r: Random, w: number, h: number): BoxCoords {

@@ -9,7 +9,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type Cluster = { url: string; stop: () => void } | { reason: string };
+export type Cluster = { url: string; stop: () => void; log: string } | { reason: string };
 
 /** The newest installed PostgreSQL's bin folder (Debian's layout, or pg_config's answer), or undefined. */
 export function postgresBin(): string | undefined {
@@ -46,11 +46,15 @@ export function startCluster(opts: { fsync?: boolean } = {}): Cluster {
   const fsync = opts.fsync === false ? ' -c fsync=off' : '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = 55400 + Math.floor(Math.random() * 100);
-    const o = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${fsync}`;
+    // Slow statements, lock waits and checkpoints go to the log, to tell a stall of the server's disk from one of xwb.
+    const o =
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=200${fsync} ` +
+      '-c log_min_duration_statement=250 -c log_lock_waits=on -c log_checkpoints=on';
     const start = sh(`${bin}/pg_ctl -D ${dir}/data -o '${o}' -l ${dir}/server.log -w start >/dev/null`);
     if (start.status === 0) {
       return {
         url: `postgres://xwb@127.0.0.1:${port}/postgres`,
+        log: `${dir}/server.log`,
         stop: () => {
           sh(`${bin}/pg_ctl -D ${dir}/data -m immediate stop >/dev/null`);
           rmSync(dir, { recursive: true, force: true });
