@@ -114,7 +114,7 @@ try {
   }
   if (r.slowSeconds.length > 0)
     console.log(
-      `answers over 1 s  by the second they started in [s, count, longest ms]: ${JSON.stringify(r.slowSeconds)}`,
+      `answers over 1 s  by the second they started in [s, count, longest ms, server ms running, server ms waiting for a CPU]: ${JSON.stringify(r.slowSeconds)}`,
     );
   console.log(`ratings present   ${r.ratingsPresent} of ${a.ratings} acknowledged`);
   console.log(`lost              ${r.lost}`);

@@ -55,6 +55,8 @@ export interface LatencyStats {
   max: number;
 }
 
+export type SlowSecond = [number, number, number, number, number];
+
 export interface TeamLoadReport {
   reviewers: number;
   curators: number;
@@ -89,8 +91,12 @@ export interface TeamLoadReport {
   selfConflicts: number;
   kill: { atMs: number; downMs: number };
   latency: Record<string, LatencyStats>;
-  /** Answers over 1 s, grouped by the second (since the load began) they started in: [second, count, longest ms]. */
-  slowSeconds: [number, number, number][];
+  /**
+   * Answers over 1 s, grouped by the second (since the load began) they started in, with what the server did in
+   * that second: [second, count, longest ms, server ms on a CPU, server ms waiting for a CPU] (-1: not sampled).
+   * A stall with the server neither running nor waiting is a wait on something outside it (PostgreSQL, the disk).
+   */
+  slowSeconds: SlowSecond[];
   /** Acknowledged ratings found with their values (current or in the rating's history), per reviewer. */
   ratingsPresent: number;
   /** Acknowledged writes missing or changed. */
@@ -709,27 +715,36 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
     // The server's time spent runnable but waiting for a CPU, sampled every second (both server processes).
     let cpuWait: TeamLoadReport['serverCpuWait'] = null;
     let lastWait: number | undefined;
+    let lastRan: number | undefined;
+    /** Per second of the load: the server's ms on a CPU and ms waiting for one. */
+    const serverSeconds = new Map<number, [number, number]>();
     let lastPid: number | undefined;
     const sampler = setInterval(() => {
       const pid = server?.child.pid;
-      let waitedNs: number;
+      let ran: number;
+      let waited: number;
       try {
-        waitedNs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+        // schedstat: ns on a CPU, ns runnable but waiting for one, timeslices.
+        const f = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+        [ran, waited] = [f[0], f[1]];
       } catch {
         return;
       }
       if (pid !== lastPid) {
         lastPid = pid;
-        lastWait = waitedNs;
+        [lastRan, lastWait] = [ran, waited];
         return;
       }
-      const d = (waitedNs - (lastWait ?? waitedNs)) / 1e6;
-      lastWait = waitedNs;
+      const d = (waited - (lastWait ?? waited)) / 1e6;
+      const r = (ran - (lastRan ?? ran)) / 1e6;
+      [lastRan, lastWait] = [ran, waited];
+      const sec = Math.floor((Date.now() - begin) / 1000) - 1;
+      serverSeconds.set(sec, [Math.round(r), Math.round(d)]);
       cpuWait ??= { totalMs: 0, worstSecondMs: 0, worstSecond: 0 };
       cpuWait.totalMs += d;
       if (d > cpuWait.worstSecondMs) {
         cpuWait.worstSecondMs = d;
-        cpuWait.worstSecond = Math.round((Date.now() - begin) / 1000);
+        cpuWait.worstSecond = sec;
       }
     }, 1_000);
     const killer = (async () => {
@@ -798,7 +813,9 @@ export async function runTeamLoad(opts: TeamLoadOptions): Promise<TeamLoadReport
       selfConflicts: s.selfConflicts,
       kill: { atMs: s.killStart - begin, downMs: s.killEnd - s.killStart },
       latency,
-      slowSeconds: slowSeconds(s.slow, begin),
+      slowSeconds: slowSeconds(s.slow, begin).map(
+        ([sec, n, ms]) => [sec, n, ms, ...(serverSeconds.get(sec) ?? [-1, -1])] as SlowSecond,
+      ),
       ...v,
       problems: s.problems,
     };
