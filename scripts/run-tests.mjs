@@ -2,7 +2,7 @@
 // Runs every test/**/*.test.ts with Node's own test runner (TypeScript through tsx).
 // Node 20's runner does not expand globs, so the files are collected here.
 // `npm test -- <filter>` runs only the files whose path contains <filter>.
-// The store tests also run on PostgreSQL: unless XWB_TEST_PG names a server already, a throwaway cluster is started
+// The store tests (and the team-mode load test) also run on PostgreSQL: unless XWB_TEST_PG names a server already, a throwaway cluster is started
 // here when PostgreSQL's binaries are installed (as the postgres user when run as root: the server refuses root),
 // and removed afterwards. Without one the PostgreSQL variants report themselves as skipped, with the reason.
 import { spawnSync } from 'node:child_process';
@@ -82,7 +82,7 @@ function startCluster() {
 
 const env = { ...process.env, XWB_TEST: '1' };
 let stop = () => {};
-if (!env.XWB_TEST_PG && files.some((f) => f.startsWith('test/store/'))) {
+if (!env.XWB_TEST_PG && files.some((f) => f.startsWith('test/store/') || f.startsWith('test/team/'))) {
   const c = startCluster();
   if (c.url) {
     env.XWB_TEST_PG = c.url;

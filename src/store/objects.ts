@@ -152,6 +152,10 @@ function comparable(o: VocObject): VocObject {
   return c;
 }
 
+function sameObject(a: VocObject, b: VocObject): boolean {
+  return canonicalJson(comparable(a), 'annotation') === canonicalJson(comparable(b), 'annotation');
+}
+
 const INSERT = `INSERT INTO objects (image_id, source_kind, annotator_id, class_name, x0, y0, x1, y1, difficult,
   truncated, occluded, pose, attributes, parts, created_at, updated_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -176,7 +180,8 @@ export interface ObjectsApi {
   addAnnotation(imageId: number, annotatorId: number, object: VocObject, clientKey?: string): StoredObject;
   /**
    * Edits a person's box. With `expectedVersion` the write is optimistic: it happens only if the stored version is
-   * still that one, otherwise StaleWriteError and nothing changes (two people editing the same box).
+   * still that one, otherwise StaleWriteError and nothing changes (two people editing the same box) — unless the
+   * box already is exactly what the edit asks for (a resend after a lost answer): then the stored box is returned.
    */
   updateAnnotation(id: number, object: VocObject, expectedVersion?: number): StoredObject;
   /** Soft delete; `restoreAnnotation` undoes it. `expectedVersion` as for updateAnnotation. */
@@ -297,6 +302,16 @@ export function objectsApi(ctx: StoreContext): ObjectsApi {
     updateAnnotation(id, object, expectedVersion) {
       return ctx.tx(() => {
         const old = requireAnnotation(id, 'updateAnnotation');
+        // A resend of an edit whose answer was lost (the server died right after committing it) finds the box
+        // already as it asks: answering with the stored box keeps the resend from being refused as a conflict with
+        // itself. Nothing is overwritten either way, so the same holds whoever made the box so.
+        if (
+          expectedVersion !== undefined &&
+          old.version !== expectedVersion &&
+          old.deletedAt === null &&
+          sameObject(old.object, object)
+        )
+          return old;
         checkVersion(old, expectedVersion);
         if (old.deletedAt !== null)
           throw new Error(`updateAnnotation: object ${id} is deleted; restore it first`);

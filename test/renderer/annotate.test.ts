@@ -459,6 +459,88 @@ test('save queue: only an explicit discard drops a refused change, with the late
   refuse = false;
 });
 
+test('save queue: edits carry the version they were made on; a stale one is set aside with the changes built on it, the rest goes on', async () => {
+  const storage = memoryStorage();
+  // A core with versioned boxes: box 7 was changed by someone else (now version 5), box 8 is at version 2.
+  const stored = new Map<number, number>([
+    [7, 5],
+    [8, 2],
+  ]);
+  const sent: string[] = [];
+  let nextId = 100;
+  const q = new SaveQueue({
+    key: 'v',
+    storage,
+    sleep: noWait,
+    send: async (op) => {
+      if (op.kind === 'add') {
+        stored.set(nextId, 1);
+        sent.push('add');
+        return { id: nextId++, version: 1 };
+      }
+      if (op.kind === 'mask') return {};
+      sent.push(`${op.kind} ${op.id} v${op.version}`);
+      const v = stored.get(op.id)!;
+      if (op.version !== undefined && op.version !== v) {
+        throw Object.assign(new Error(`annotation ${op.id} was changed by someone else`), {
+          status: 409,
+          field: 'version',
+        });
+      }
+      stored.set(op.id, v + 1);
+      return { id: op.id, version: v + 1 };
+    },
+  });
+  const conflicts: { id: number | undefined; kind: string; dependents: number; message: string }[] = [];
+  q.onConflict((c) =>
+    conflicts.push({ id: c.id, kind: c.op.kind, dependents: c.dependents.length, message: c.message }),
+  );
+  // A box drawn here, then edited twice before any answer: each edit builds on the version the one before made.
+  q.enqueue({ kind: 'add', ref: 'lA', imageId: 1, annotator: 2, state: st(1) });
+  q.enqueue({ kind: 'update', ref: 'lA', imageId: 1, state: st(2) });
+  q.enqueue({ kind: 'update', ref: 'lA', imageId: 1, state: st(3) });
+  // Box 7 loaded at version 4, moved twice; box 8 deleted as loaded (version 2).
+  q.enqueue({ kind: 'update', ref: 's7', imageId: 1, state: st(4), version: 4 });
+  q.enqueue({ kind: 'update', ref: 's7', imageId: 1, state: st(5) });
+  q.enqueue({ kind: 'delete', ref: 's8', imageId: 1, version: 2 });
+  await q.drained();
+  assert.deepEqual(sent, ['add', 'update 100 v1', 'update 100 v2', 'update 7 v4', 'delete 8 v2']);
+  assert.deepEqual(conflicts, [
+    { id: 7, kind: 'update', dependents: 1, message: 'annotation 7 was changed by someone else' },
+  ]);
+  assert.equal(stored.get(7), 5, "the other person's version stays");
+  assert.equal(stored.get(100), 3);
+  assert.equal(stored.get(8), 3, 'the change behind the conflict went through');
+  assert.equal(q.status().failing, false, 'a conflict does not block the queue');
+  // Any other refusal still waits for the person (a 409 on another field is not a version conflict).
+  q.enqueue({ kind: 'delete', ref: 's9', imageId: 1, version: 1 });
+  assert.equal(q.pending().length, 1);
+});
+
+test('save queue: a version learnt from an answer survives a reload with the change that needs it', async () => {
+  const storage = memoryStorage();
+  let up = true;
+  const sent: string[] = [];
+  const send = async (op: WireOp) => {
+    if (op.kind === 'mask') return {};
+    if (op.kind === 'add') return { id: 41, version: 1 };
+    if (!up) throw Object.assign(new Error('HTTP 502'), { status: 502 });
+    sent.push(`${op.kind} ${op.id} v${op.version}`);
+    return { id: op.id, version: (op.version ?? 0) + 1 };
+  };
+  const first = new SaveQueue({ key: 'k', storage, send, sleep: () => new Promise(() => {}) });
+  up = false;
+  first.enqueue({ kind: 'add', ref: 'lB', imageId: 1, annotator: 2, state: st(5) });
+  first.enqueue({ kind: 'update', ref: 'lB', imageId: 1, state: st(6) });
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(first.status().lastStatus, 502);
+  up = true;
+  const second = new SaveQueue({ key: 'k', storage, send, sleep: noWait });
+  second.start();
+  await second.drained();
+  assert.deepEqual(sent, ['update 41 v1']);
+});
+
 test('annotation keys: the mode decides; unclaimed keys fall through to the view', () => {
   const none = { selected: false, drawingPolygon: false, drawingBox: false };
   const sel = { selected: true, drawingPolygon: false, drawingBox: false };

@@ -155,6 +155,37 @@ engineTest(
 );
 
 engineTest(
+  'a resent box edit whose first attempt was stored answers the stored box instead of a conflict with itself',
+  (engine) => {
+    const t = tempStore(engine);
+    try {
+      const { store } = t;
+      const { imageIds } = seedDataset(store, 1);
+      const ann = store.ratings.createRater('ann');
+      const box = store.objects.addAnnotation(imageIds[0], ann.id, {
+        name: 'cat',
+        box: { x0: 1, y0: 1, x1: 9, y1: 9 },
+      });
+      const moved = { name: 'cat', box: { x0: 2, y0: 3, x1: 9, y1: 9 }, difficult: false };
+      assert.equal(store.objects.updateAnnotation(box.id, moved, 1).version, 2);
+      // The answer was lost (server killed after the commit); the save queue sends the same edit again.
+      const again = store.objects.updateAnnotation(box.id, moved, 1);
+      assert.equal(again.version, 2, 'no second write');
+      assert.deepEqual(again.object.box, moved.box);
+      // A different edit based on the old version is still refused, and changes nothing.
+      assert.throws(
+        () => store.objects.updateAnnotation(box.id, { ...moved, box: { x0: 4, y0: 4, x1: 9, y1: 9 } }, 1),
+        StaleWriteError,
+      );
+      assert.equal(store.objects.get(box.id)!.version, 2);
+      assert.deepEqual(store.objects.get(box.id)!.object.box, moved.box);
+    } finally {
+      t.done();
+    }
+  },
+);
+
+engineTest(
   'annotator boxes carry a version: a write based on an older one is refused and changes nothing',
   (engine) => {
     const t = tempStore(engine);

@@ -48,6 +48,14 @@ export interface PersistentQueueOptions<T, A> {
   replace?: (waiting: T, next: T) => T | null;
   /** Runs once per acknowledged item, before it leaves the queue (and before the onAck listeners). */
   acknowledged?: (item: T, answer: A) => void;
+  /**
+   * A refusal that resending can never cure and that the person need not decide about (an edit based on a version
+   * someone else replaced): true sets the item aside at once, with the waiting items `dependsOn` names, and tells
+   * the onSetAside listeners, so the items behind it go on being sent. Anything else stays at the head.
+   */
+  setAside?: (item: T, error: unknown) => boolean;
+  /** The waiting items that build on `head` and go with it when it is discarded or set aside. */
+  dependsOn?: (head: T, item: T) => boolean;
   /** Extra fields stored next to the items (never `v` or `items`). */
   saveExtra?: (items: readonly T[]) => Record<string, unknown>;
   /** Reads the extra fields back; throws when they make no sense (the stored queue is then set aside). */
@@ -110,6 +118,7 @@ export class PersistentQueue<T, A = unknown> {
   private wake = new AbortController();
   private readonly listeners = new Set<() => void>();
   private readonly ackListeners = new Set<(item: T, answer: A) => void>();
+  private readonly asideListeners = new Set<(item: T, error: unknown, dependents: T[]) => void>();
   private readonly backoff: (attempt: number) => number;
   private readonly sleep: Sleep;
   private readonly messages: StorageMessages;
@@ -200,6 +209,12 @@ export class PersistentQueue<T, A = unknown> {
     return () => this.ackListeners.delete(fn);
   }
 
+  /** Called when an item is set aside (see `setAside`), with the refusal and the items that went with it. */
+  onSetAside(fn: (item: T, error: unknown, dependents: T[]) => void): () => void {
+    this.asideListeners.add(fn);
+    return () => this.asideListeners.delete(fn);
+  }
+
   /** Resolves when everything has been acknowledged (for tests and for "leave only when saved"). */
   async drained(): Promise<void> {
     while (this.items.length > 0) {
@@ -248,6 +263,18 @@ export class PersistentQueue<T, A = unknown> {
         for (const fn of this.ackListeners) fn(head, answer);
       } catch (e) {
         this.inFlight = null;
+        if (this.opts.setAside?.(head, e)) {
+          if (this.items[0] === head) this.items.shift();
+          const dependsOn = this.opts.dependsOn;
+          const dependents = dependsOn ? this.items.filter((it) => dependsOn(head, it)) : [];
+          this.items = this.items.filter((it) => !dependents.includes(it));
+          this.attempts = 0;
+          this.lastError = null;
+          this.lastStatus = null;
+          this.changed();
+          for (const fn of this.asideListeners) fn(head, e, dependents);
+          continue;
+        }
         this.attempts++;
         this.lastError = errorMessage(e);
         this.lastStatus = errorStatus(e);

@@ -18,10 +18,14 @@ export type MaskKind = 'region' | 'should-highlight';
 
 export type Op =
   | { kind: 'add'; ref: string; imageId: number; annotator: number; state: BoxState }
-  | { kind: 'update'; ref: string; imageId: number; state: BoxState }
-  | { kind: 'delete'; ref: string; imageId: number }
+  /**
+   * `version` (edits): the box's stored version the person saw when making the change; absent when an earlier
+   * change to the same box is still waiting (its answer's version is used) or the box is not stored yet.
+   */
+  | { kind: 'update'; ref: string; imageId: number; state: BoxState; version?: number }
+  | { kind: 'delete'; ref: string; imageId: number; version?: number }
   /** Carries annotator and state so a pending restore can be shown even after a reload. */
-  | { kind: 'restore'; ref: string; imageId: number; annotator: number; state: BoxState }
+  | { kind: 'restore'; ref: string; imageId: number; annotator: number; state: BoxState; version?: number }
   | {
       kind: 'mask';
       imageId: number;
@@ -90,6 +94,8 @@ export interface KnownBox {
   annotator: number | null;
   state: BoxState;
   deleted: boolean;
+  /** The stored version (raised by every change): what an edit of it is based on. */
+  version?: number;
 }
 
 export interface ShownBox {

@@ -30,7 +30,7 @@ import {
   storedRef,
   undoEffect,
 } from './model.js';
-import { SaveQueue, type WireOp } from './queue.js';
+import { type Conflict, SaveQueue, type WireOp } from './queue.js';
 import { type Bitmap, emptyBitmap, fillPolygon, stepBrush } from './raster.js';
 import { UndoStack } from './undo.js';
 
@@ -44,7 +44,7 @@ function localRef(): string {
   return `l${crypto.randomUUID()}`;
 }
 
-async function send(op: WireOp): Promise<{ id?: number }> {
+async function send(op: WireOp): Promise<{ id?: number; version?: number }> {
   switch (op.kind) {
     case 'add':
       return api.call('annotations.add', {
@@ -62,11 +62,13 @@ async function send(op: WireOp): Promise<{ id?: number }> {
         box: op.op.state.box,
         className: op.op.state.className,
         difficult: op.op.state.difficult,
+        // The version the edit was made on: if someone else changed the box since, the core refuses it (409).
+        version: op.version,
       });
     case 'delete':
-      return api.call('annotations.delete', { id: op.id });
+      return api.call('annotations.delete', { id: op.id, version: op.version });
     case 'restore':
-      return api.call('annotations.restore', { id: op.id });
+      return api.call('annotations.restore', { id: op.id, version: op.version });
     case 'mask':
       return api.call('masks.put', {
         imageId: op.imageId,
@@ -157,6 +159,8 @@ export class AnnotationSession {
     lastStatus: null as number | null,
   });
   storageError: string | null = $state(null);
+  /** Changes refused because someone else changed the box first: shown until reloaded or dismissed. */
+  conflicts: Conflict[] = $state.raw([]);
   everSaved = $state(false);
   /** Masks being encoded: already changes the person made, so the label must not say "saved" yet. */
   encoding = $state(0);
@@ -203,6 +207,9 @@ export class AnnotationSession {
     };
     q.onChange(sync);
     q.onAck((op, answer) => this.acknowledged(op, answer));
+    q.onConflict((c) => {
+      this.conflicts = [...this.conflicts, c];
+    });
     sync();
     q.start();
     window.addEventListener('online', () => q.retryNow());
@@ -250,7 +257,12 @@ export class AnnotationSession {
       if (!this.currentClass) this.currentClass = list.classes[0] ?? 'object';
       const known = new Map<string, KnownBox>();
       for (const b of list.boxes) {
-        known.set(storedRef(b.id), { annotator: b.annotator, state: stateOf(b), deleted: b.deleted });
+        known.set(storedRef(b.id), {
+          annotator: b.annotator,
+          state: stateOf(b),
+          deleted: b.deleted,
+          version: b.version,
+        });
       }
       this.known = known;
       await this.loadMask(my);
@@ -302,9 +314,38 @@ export class AnnotationSession {
     const v = answer as AnnotationView;
     if (v.imageId !== this.imageId) return;
     const known = new Map(this.known);
-    known.set(storedRef(v.id), { annotator: v.annotator, state: stateOf(v), deleted: v.deleted });
+    known.set(storedRef(v.id), {
+      annotator: v.annotator,
+      state: stateOf(v),
+      deleted: v.deleted,
+      version: v.version,
+    });
     this.known = known;
     if (this.selected === op.ref) this.selected = storedRef(v.id);
+  }
+
+  /**
+   * The version an edit of `ref` is based on: the stored one the person sees, when no earlier change to the box is
+   * waiting; otherwise undefined, and the queue uses the version the earlier change's answer brings.
+   */
+  private baseVersion(ref: string): number | undefined {
+    const canon = this.queue?.canonical ?? ((r: string) => r);
+    const c = canon(ref);
+    if (this.pending.some((op) => op.kind !== 'mask' && canon(op.ref) === c)) return undefined;
+    return this.known.get(c)?.version;
+  }
+
+  /** Reloads the image's boxes after a conflict, so the person sees the other person's version. */
+  async reloadAfterConflict(): Promise<void> {
+    const imageId = this.imageId;
+    if (imageId === null) return;
+    await this.open(imageId);
+    if (!this.loadError)
+      this.conflicts = this.conflicts.filter((c) => c.op.kind === 'mask' || c.op.imageId !== imageId);
+  }
+
+  dismissConflict(c: Conflict): void {
+    this.conflicts = this.conflicts.filter((x) => x !== c);
   }
 
   private enqueue(op: Op): void {
@@ -340,14 +381,20 @@ export class AnnotationSession {
     if (!this.editable(b) || this.imageId === null) return;
     const after = change(b.state);
     if (JSON.stringify(after) === JSON.stringify(b.state)) return;
-    this.enqueue({ kind: 'update', ref: b.ref, imageId: this.imageId, state: after });
+    this.enqueue({
+      kind: 'update',
+      ref: b.ref,
+      imageId: this.imageId,
+      state: after,
+      version: this.baseVersion(b.ref),
+    });
     this.history.push({ type: 'update', ref: b.ref, before: b.state, after });
   }
 
   deleteSelected(): void {
     const b = this.box(this.selected);
     if (!this.editable(b) || this.imageId === null) return;
-    this.enqueue({ kind: 'delete', ref: b.ref, imageId: this.imageId });
+    this.enqueue({ kind: 'delete', ref: b.ref, imageId: this.imageId, version: this.baseVersion(b.ref) });
     this.history.push({ type: 'delete', ref: b.ref, state: b.state });
     this.selected = null;
   }
@@ -393,7 +440,7 @@ export class AnnotationSession {
       this.maskVersion++;
       void this.saveMask();
     } else if (e.kind === 'delete') {
-      this.enqueue({ kind: 'delete', ref: e.ref, imageId: this.imageId });
+      this.enqueue({ kind: 'delete', ref: e.ref, imageId: this.imageId, version: this.baseVersion(e.ref) });
       if (this.box(this.selected)?.ref === this.box(e.ref)?.ref) this.selected = null;
     } else if (e.kind === 'restore') {
       this.enqueue({
@@ -402,10 +449,17 @@ export class AnnotationSession {
         imageId: this.imageId,
         annotator: this.annotator.id,
         state: e.state,
+        version: this.baseVersion(e.ref),
       });
       this.selected = e.ref;
     } else {
-      this.enqueue({ kind: 'update', ref: e.ref, imageId: this.imageId, state: e.state });
+      this.enqueue({
+        kind: 'update',
+        ref: e.ref,
+        imageId: this.imageId,
+        state: e.state,
+        version: this.baseVersion(e.ref),
+      });
       this.selected = e.ref;
     }
   }
@@ -557,7 +611,13 @@ export class AnnotationSession {
   /** Commits a drag (move/resize) as one undoable update from the box at the drag's start. */
   commitDrag(ref: string, before: BoxState, after: BoxState): void {
     if (this.imageId === null || JSON.stringify(before) === JSON.stringify(after)) return;
-    this.enqueue({ kind: 'update', ref, imageId: this.imageId, state: after });
+    this.enqueue({
+      kind: 'update',
+      ref,
+      imageId: this.imageId,
+      state: after,
+      version: this.baseVersion(ref),
+    });
     this.history.push({ type: 'update', ref, before, after });
   }
 }
