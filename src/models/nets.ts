@@ -32,7 +32,8 @@ export const MAP_INPUT = 'explanation';
  * - head 'tanh-relu' (reference): batch normalisation whose beta starts at `bias`, tanh, ReLU. It starts
  *   saturated (tanh′(3) ≈ 0.01) and a pixel at 0 passes no gradient, so a map that died stays dead.
  *   'sigmoid': sigmoid(conv + bias), never saturated at zero: a pixel switched off can come back.
- * - explainerBatchNorm: batch normalisation in the explainer's blocks (the reference has none).
+ * - explainerBatchNorm: batch normalisation in the explainer's blocks (the reference has none; today's default
+ *   has it, see ExpClassOptions.explainerBatchNorm).
  */
 export function buildUNetExplainer(o: {
   inputSize: number;

@@ -78,7 +78,7 @@ export function resolveExpClass(o: ExpClassOptions): ModelSpec {
   if (typeof explainerBias !== 'number' || !Number.isFinite(explainerBias)) {
     fail(builder, 'option explainerBias must be a finite number');
   }
-  const explainerBatchNorm = o.explainerBatchNorm ?? false;
+  const explainerBatchNorm = o.explainerBatchNorm ?? explainerHead === 'sigmoid';
   if (typeof explainerBatchNorm !== 'boolean')
     fail(builder, 'option explainerBatchNorm must be true or false');
   const gateAt = oneOf(builder, 'gateAt', o.gateAt ?? 'stages', ['stages', 'input'] as const);

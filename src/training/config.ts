@@ -385,7 +385,8 @@ function resolveExplainerLayout(m: Record<string, unknown>) {
       'resize',
     ] as const),
     explainerHead,
-    explainerBatchNorm: bool('model.explainerBatchNorm', m.explainerBatchNorm ?? false),
+    // On for today's layout (see ExpClassOptions.explainerBatchNorm); off for the reference's tanh head.
+    explainerBatchNorm: bool('model.explainerBatchNorm', m.explainerBatchNorm ?? explainerHead === 'sigmoid'),
     gateAt: oneOf('model.gateAt', m.gateAt ?? 'stages', ['stages', 'input'] as const),
     maskFill:
       m.maskFill === undefined || m.maskFill === 'auto'

@@ -91,14 +91,22 @@ test('at 224 px with the papers’ widths: output shapes and parameter counts of
   // The default decoder: each 2×2 transposed convolution (4·in·out + out) becomes a 3×3 convolution after the
   // resize (9·in·out + out): u3 +5·128·128, u2 +5·128·64, u1 +5·64·32; the head loses its batch norm (−2) and
   // keeps its 1×1 convolution's 33.
-  const resized = buildExpClass({ inputSize: 224, classes: 2, batchNorm: false });
+  const resized = buildExpClass({ inputSize: 224, classes: 2, batchNorm: false, explainerBatchNorm: false });
   const r = describeModel(resized);
-  assert.deepEqual(r.explainer, {
-    layers: r.explainer!.layers,
-    trainable: 781_283 + 5 * (128 * 128 + 128 * 64 + 64 * 32) - 2,
-    nonTrainable: 0,
-  });
+  const resizedTrainable = 781_283 + 5 * (128 * 128 + 128 * 64 + 64 * 32) - 2;
+  assert.deepEqual(r.explainer, { layers: r.explainer!.layers, trainable: resizedTrainable, nonTrainable: 0 });
   resized.dispose();
+  // The default explainer also normalises: each of its 12 block convolutions (2·(32 + 64 + 128 + 128 + 64 + 32)
+  // = 896 channels) loses its bias and gains gamma/beta and two moving statistics; the upsampling convolutions
+  // and the head keep their biases.
+  const normalised = buildExpClass({ inputSize: 224, classes: 2, batchNorm: false });
+  const n = describeModel(normalised);
+  assert.deepEqual(n.explainer, {
+    layers: n.explainer!.layers,
+    trainable: resizedTrainable - 896 + 2 * 896,
+    nonTrainable: 2 * 896,
+  });
+  normalised.dispose();
   // With batch normalisation each of the 8 classifier convolutions loses its bias and gains a BN layer:
   // −960 biases, +2·960 gamma/beta, +2·960 moving statistics.
   const bn = buildClassifier({ inputSize: 224, classes: 2 });

@@ -148,7 +148,10 @@ export function configFromArgs(args: ParsedArgs, datasetId: number, inherited?: 
   if (head) model.explainerHead = head;
   if (v['explainer-bias'] !== undefined)
     model.explainerBias = numberOption(v, 'explainer-bias', 0, -100, 100);
+  if (v['explainer-bn'] && v['no-explainer-bn'])
+    throw new UsageError('give --explainer-bn or --no-explainer-bn, not both');
   if (v['explainer-bn']) model.explainerBatchNorm = true;
+  if (v['no-explainer-bn']) model.explainerBatchNorm = false;
   const gate = choice('gate', ['stages', 'input'] as const);
   if (gate) model.gateAt = gate;
   const fill = stringOption(v, 'mask-fill');
@@ -361,7 +364,7 @@ export const trainCommand: Command = {
     'xwb train <dataset> [--model expclass|xcnn|classifier] [--size PX] [--base N] [--epochs 10,10,50] ' +
     '[--alpha 1,0.25,0.9] [--beta 0.9] [--gamma 0 --mask-source gt-boxes|gt-mask|annotator-boxes|regions|should-highlight|human] [--l1 W | --l1-keras W] [--optimizer sgd|adadelta|adam] ' +
     '[--lr 0.01,0.01,0.001] [--batch 8] [--seed K] [--patience N] [--no-batchnorm] [--flip] [--class-weights] ' +
-    '[--faithful] [--upsample resize|transpose] [--head sigmoid|tanh-relu] [--explainer-bias B] [--explainer-bn] ' +
+    '[--faithful] [--upsample resize|transpose] [--head sigmoid|tanh-relu] [--explainer-bias B] [--explainer-bn | --no-explainer-bn] ' +
     '[--gate stages|input] [--mask-fill auto|V] [--frozen-statistics] ' +
     '[--block-l1 L] [--deletion D] [--sparsity absolute|relative] [--phases classifier,explainer,joint] [--init-from RUN [--init-checkpoint best|last]] [--replicas N|auto] [--micro-batch N|auto] [--engine gpu|node|wasm|cpu] [--db PATH] [--json] | xwb train --resume RUN [--force]',
   positionals: [0, 1],
@@ -386,6 +389,7 @@ export const trainCommand: Command = {
     head: { type: 'string' },
     'explainer-bias': { type: 'string' },
     'explainer-bn': { type: 'boolean' },
+    'no-explainer-bn': { type: 'boolean' },
     gate: { type: 'string' },
     'mask-fill': { type: 'string' },
     'frozen-statistics': { type: 'boolean' },
