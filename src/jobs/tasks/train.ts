@@ -16,7 +16,8 @@ export const task: Task = {
     ctx.engine(engineLabel(engine));
     let plan: { epochs: number }[] = [];
     let phaseIndex = 0;
-    let from: string | null = null;
+    /** Where this attempt began (its first phase event), when that is not the run's very start. */
+    let from: string | null | undefined;
     const report = (done: number, total: number, stage: string) => {
       try {
         ctx.progress({ done, total, stage });
@@ -32,7 +33,9 @@ export const task: Task = {
         else if (e.type === 'load') report(0, 0, `load ${e.split} ${e.done}/${e.total}`);
         else if (e.type === 'phase') {
           phaseIndex = e.index;
-          from ??= e.startEpoch > 1 || e.index > 0 ? `${e.phase} epoch ${e.startEpoch}` : null;
+          if (from === undefined) {
+            from = e.startEpoch > 1 || e.index > 0 ? `${e.phase} epoch ${e.startEpoch}` : null;
+          }
         } else if (e.type === 'step') {
           const before = plan.slice(0, phaseIndex).reduce((n, ph) => n + ph.epochs, 0);
           const all = plan.reduce((n, ph) => n + ph.epochs, 0);
@@ -52,7 +55,7 @@ export const task: Task = {
       checkpoint: result.checkpoint,
       epochs: ctx.store.runs.epochs(result.runId).length,
       /** Where this attempt began: null from the start, else the first epoch it trained (a resumed attempt). */
-      resumedAt: from,
+      resumedAt: from ?? null,
       seconds: Math.round(result.seconds * 10) / 10,
     };
   },
