@@ -32,6 +32,8 @@ let queue: PgBossJobQueue;
 let service: XwbService;
 const events: XwbEvent[] = [];
 const workers: Worker[] = [];
+/** The run the cancel test stops, which the resume test continues. */
+let cancelledRun = 0;
 
 interface Worker {
   child: ChildProcess;
@@ -321,9 +323,10 @@ test('train.cancel reaches the worker: the job and the run end cancelled, the ch
   await startWorker();
   const { runId } = await call<{ runId: number }>('train.start', {
     ...form(9),
-    epochs: [40, 0, 0],
+    epochs: [6, 0, 0],
     model: 'classifier',
   });
+  cancelledRun = runId;
   await until('an epoch from the worker', () => (fx!.store.runs.epochs(runId).length > 0 ? true : undefined));
   assert.deepEqual(await call('train.cancel', { runId }), { cancelled: true });
   const finished = await until('train.finished', () =>
@@ -332,7 +335,40 @@ test('train.cancel reaches the worker: the job and the run end cancelled, the ch
   assert.equal(finished.type === 'train.finished' && finished.status, 'cancelled');
   assert.equal(fx!.store.runs.get(runId)!.status, 'cancelled');
   assert.equal(trainJobOf(runId)?.status, 'cancelled');
-  assert.ok(fx!.store.runs.epochs(runId).length < 40, 'stopped before the end');
+  assert.ok(fx!.store.runs.epochs(runId).length < 6, 'stopped before the end');
   assert.ok(fx!.store.runs.checkpoints(runId).length >= 1);
   assert.deepEqual(await call('train.cancel', { runId }), { cancelled: false }, 'nothing left to cancel');
+});
+
+test('train.resume on the queue: a new run that names the cancelled one, its history copied once, done', {
+  skip: NO_POSTGRES,
+}, async () => {
+  assert.ok(cancelledRun > 0, 'the cancel test ran');
+  const old = fx!.store.runs.epochs(cancelledRun);
+  const oldCheckpoints = fx!.store.runs.checkpoints(cancelledRun);
+  const { runId } = await call<{ runId: number }>('train.resume', { runId: cancelledRun, engine: 'wasm' });
+  assert.notEqual(runId, cancelledRun);
+  assert.equal(fx!.store.runs.get(runId)!.status, 'queued');
+  await startWorker();
+  const finished = await until('train.finished', () =>
+    events.find((e) => e.type === 'train.finished' && e.runId === runId),
+  );
+  assert.equal(finished.type === 'train.finished' && finished.status, 'done', JSON.stringify(finished));
+  const run = fx!.store.runs.get(runId)!;
+  assert.equal((run.config as { resumedFrom?: number }).resumedFrom, cancelledRun);
+  assert.equal(run.engine, 'wasm');
+  const epochs = fx!.store.runs.epochs(runId);
+  assertOneHistory(epochs);
+  assert.deepEqual(
+    epochs.map((e) => e.epoch),
+    [1, 2, 3, 4, 5, 6],
+  );
+  // The old run's epochs up to its last checkpoint were copied (same numbers), the rest trained here.
+  const upTo = oldCheckpoints.at(-1)!.epoch;
+  for (const e of old.filter((x) => x.epoch <= upTo)) {
+    assert.deepEqual(epochs.find((x) => key(x) === key(e))!.metrics, e.metrics, `${key(e)} copied`);
+  }
+  assert.equal(fx!.store.runs.get(cancelledRun)!.status, 'cancelled', 'the old run stays as it ended');
+  const result = trainJobOf(runId)!.result as { resumedAt: string | null };
+  assert.equal(result.resumedAt, `classifier epoch ${upTo + 1}`);
 });
