@@ -123,7 +123,8 @@ export class QueuedTrainings {
       this.watched.delete(runId);
       return;
     }
-    for (const e of store.runs.epochs(runId)) {
+    const epochs = store.runs.epochs(runId);
+    for (const e of epochs) {
       const key = `${e.phase}/${e.epoch}@${e.createdAt}`;
       if (w.epochs.has(key)) continue;
       w.epochs.add(key);
@@ -140,6 +141,7 @@ export class QueuedTrainings {
     const job = known ?? this.queue.get(w.jobId);
     const stage = job?.status === 'running' ? (job.progress?.stage ?? null) : null;
     const at = parseTrainStage(stage);
+    // The worker stores its stage at most once per progress interval (1 s by default): the step shown lags by that.
     if (at && stage !== w.stage) {
       this.service.emit({ type: 'train.progress', runId, ...at, etaSeconds: job?.etaSeconds ?? null });
     }
