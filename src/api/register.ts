@@ -12,6 +12,6 @@ export async function registerAllHandlers(
   await (await import('./handlers.js')).registerCoreHandlers(service);
   (await import('./training-handlers.js')).registerTrainingHandlers(service, opts.jobQueue);
   (await import('./annotation-handlers.js')).registerAnnotationHandlers(service);
-  (await import('./review-handlers.js')).registerReviewHandlers(service);
+  (await import('./review-handlers.js')).registerReviewHandlers(service, { jobQueue: opts.jobQueue });
   (await import('./job-handlers.js')).registerJobHandlers(service, {}, opts.jobQueue);
 }

@@ -12,6 +12,8 @@ export const WORKBENCH_JOB_KINDS: Readonly<Record<string, URL>> = {
   eval: new URL('./tasks/eval.js', import.meta.url),
   /** Only team mode queues training (training-handlers.ts); the desktop trains in its own thread as before. */
   train: new URL('./tasks/train.js', import.meta.url),
+  /** Team mode's review analysis evaluation (review/evaluation/queued.ts); the desktop keeps its own thread. */
+  'review-eval': new URL('./tasks/review-eval.js', import.meta.url),
 };
 
 /** Kinds from the compiled .js, or from the sources when this file runs as .ts (tests, tsx). */

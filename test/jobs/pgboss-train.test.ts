@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { validateRequest, type XwbEvent } from '../../src/api/contract.js';
 import { registerJobHandlers } from '../../src/api/job-handlers.js';
+import { registerReviewHandlers } from '../../src/api/review-handlers.js';
 import { XwbService } from '../../src/api/service.js';
 import { registerTrainingHandlers } from '../../src/api/training-handlers.js';
 import { importDataset } from '../../src/data/import/import.js';
@@ -32,6 +33,8 @@ let queue: PgBossJobQueue;
 let service: XwbService;
 const events: XwbEvent[] = [];
 const workers: Worker[] = [];
+/** The run the first test trains to the end (the review test rates its maps). */
+let trainedRun = 0;
 /** The run the cancel test stops, which the resume test continues. */
 let cancelledRun = 0;
 
@@ -178,6 +181,7 @@ before(async () => {
     log: () => {},
   });
   registerTrainingHandlers(service, queue);
+  registerReviewHandlers(service, { jobQueue: queue, evalMetrics: 'sparseness' });
   registerJobHandlers(service, {}, queue);
   service.events.on('event', (e) => events.push(e));
 });
@@ -198,6 +202,7 @@ test('SIGKILL mid-training: the next worker resumes the same run from its checkp
 }, async () => {
   const runsBefore = fx!.store.runs.list().length;
   const { runId } = await call<{ runId: number }>('train.start', form(5));
+  trainedRun = runId;
   // Recorded before any worker has it: queued, and no engine yet.
   const queued = fx!.store.runs.get(runId)!;
   assert.equal(queued.status, 'queued');
@@ -371,4 +376,53 @@ test('train.resume on the queue: a new run that names the cancelled one, its his
   assert.equal(fx!.store.runs.get(cancelledRun)!.status, 'cancelled', 'the old run stays as it ended');
   const result = trainJobOf(runId)!.result as { resumedAt: string | null };
   assert.equal(result.resumedAt, `classifier epoch ${upTo + 1}`);
+});
+
+test('the review analysis’s evaluation runs on a worker: review.eval events from its job, values stored', {
+  skip: NO_POSTGRES,
+}, async () => {
+  assert.ok(
+    trainedRun > 0 && fx!.store.runs.get(trainedRun)?.status === 'done',
+    'the first test trained a run',
+  );
+  // review.create computes the session's maps here, in the test process.
+  const { initEngine } = await import('../../src/engine/select.js');
+  await initEngine({ prefer: 'wasm', logger: () => {} });
+  const { session } = await call<{ session: { id: number } }>('review.create', {
+    name: 'on a worker',
+    runIds: [trainedRun],
+    methods: ['gradient'],
+    sample: { split: 'val', n: 3, seed: 2 },
+    raters: ['Ann'],
+  });
+  const w = await startWorker();
+  const job = await call<{ jobId: number; state: string; total: number }>('review.evaluate', {
+    sessionId: session.id,
+  });
+  assert.equal(job.state, 'running', 'queued counts as running');
+  assert.equal(job.total, 3);
+  const again = await call<{ jobId: number }>('review.evaluate', { sessionId: session.id });
+  assert.equal(again.jobId, job.jobId, 'a running evaluation is not started twice');
+  assert.equal(fx!.store.jobs.get(job.jobId)?.kind, 'review-eval', 'the id is the store job’s');
+  const last = await until('review.eval done', () =>
+    events.find((e) => e.type === 'review.eval' && e.jobId === job.jobId && e.state !== 'running'),
+  );
+  assert.ok(last.type === 'review.eval');
+  assert.equal(last.state, 'done', last.error ?? '');
+  assert.equal(last.values, 3, '3 explanations × 1 metric');
+  assert.equal(last.done, 3);
+  const ids = new Set(fx!.store.ratings.items(session.id).map((i) => i.explanationId));
+  for (const id of ids) {
+    assert.deepEqual(
+      fx!.store.explanations.metrics(id).map((m) => m.metric),
+      ['sparseness'],
+      `explanation ${id} measured`,
+    );
+  }
+  const row = fx!.store.jobs.get(job.jobId)!;
+  assert.equal((row.result as { worker: { name: string } }).worker.name, w.name, 'measured by the worker');
+  const summary = await call<{ evaluation: { jobId: number; state: string } | null }>('review.summary', {
+    sessionId: session.id,
+  });
+  assert.deepEqual([summary.evaluation?.jobId, summary.evaluation?.state], [job.jobId, 'done']);
 });
