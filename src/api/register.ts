@@ -10,8 +10,8 @@ export async function registerAllHandlers(
   opts: { jobQueue?: JobQueue } = {},
 ): Promise<void> {
   await (await import('./handlers.js')).registerCoreHandlers(service);
-  (await import('./training-handlers.js')).registerTrainingHandlers(service);
+  (await import('./training-handlers.js')).registerTrainingHandlers(service, opts.jobQueue);
   (await import('./annotation-handlers.js')).registerAnnotationHandlers(service);
-  (await import('./review-handlers.js')).registerReviewHandlers(service);
+  (await import('./review-handlers.js')).registerReviewHandlers(service, { jobQueue: opts.jobQueue });
   (await import('./job-handlers.js')).registerJobHandlers(service, {}, opts.jobQueue);
 }

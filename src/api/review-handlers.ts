@@ -7,7 +7,9 @@
  * on purpose: it is what the study is for, and it is not shown while rating.
  */
 import type { RunModel } from '../explain/run-model.js';
-import { EvalJobs } from '../review/evaluation/job.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { type EvalJobState, EvalJobs } from '../review/evaluation/job.js';
+import { QueuedEvalJobs } from '../review/evaluation/queued.js';
 import {
   AmbiguousExplanationsError,
   addRaterToSession,
@@ -149,6 +151,8 @@ export interface ReviewHandlerOptions {
   loadModel?: (store: Store, runId: number) => Promise<RunModel>;
   /** Metrics the analysis's evaluation measures (`xwb eval --metrics` syntax); default the cheap set. */
   evalMetrics?: string;
+  /** Team mode's queue: the evaluation then runs on the team's workers (review/evaluation/queued.ts). */
+  jobQueue?: JobQueue;
 }
 
 export function registerReviewHandlers(service: XwbService, options: ReviewHandlerOptions = {}): void {
@@ -247,11 +251,11 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
     return out;
   }
 
-  const jobs = new EvalJobs(
-    store,
-    (s) => service.emit({ type: 'review.eval', ...s }),
-    options.evalMetrics !== undefined ? { metrics: options.evalMetrics } : {},
-  );
+  const tell = (s: EvalJobState) => service.emit({ type: 'review.eval', ...s });
+  const evalOpts = options.evalMetrics !== undefined ? { metrics: options.evalMetrics } : {};
+  const jobs: EvalJobs | QueuedEvalJobs = options.jobQueue
+    ? new QueuedEvalJobs(store, options.jobQueue, tell, evalOpts)
+    : new EvalJobs(store, tell, evalOpts);
   service.onClose(() => jobs.close());
 
   service.register('review.raterLinks', async (req) => {
@@ -271,7 +275,7 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
   service.register('review.evaluate', async (req) => {
     sessionOrThrow(store, req.sessionId);
     try {
-      return jobs.start(req.sessionId);
+      return await jobs.start(req.sessionId);
     } catch (e) {
       throw new ApiError((e as Error).message, 409, 'sessionId');
     }
@@ -280,7 +284,7 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
   service.register('review.evaluateCancel', async (req) => {
     if (!jobs.get(req.jobId))
       throw new ApiError(`no evaluation job ${req.jobId} since the server started`, 404, 'jobId');
-    return { cancelled: jobs.cancel(req.jobId) };
+    return { cancelled: await jobs.cancel(req.jobId) };
   });
 
   service.register('review.create', async (req) => {

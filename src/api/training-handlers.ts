@@ -1,5 +1,6 @@
 import { DEMO_NAME, demoTrainConfig } from '../data/demo.js';
 import type { EngineName } from '../engine/types.js';
+import type { JobQueue } from '../jobs/queue.js';
 import type { ModelKind } from '../models/index.js';
 import { startTraining, type TrainingHandle } from '../training/background.js';
 import {
@@ -14,6 +15,7 @@ import type { MaskSource } from '../training/data/masks.js';
 import type { TrainEvent } from '../training/events.js';
 import { prepareTrainConfig, sourceRunConfig } from '../training/init-from.js';
 import { ApiError, type TrainRequest } from './contract.js';
+import { QueuedTrainings } from './queued-training.js';
 import type { XwbService } from './service.js';
 
 /** The form's mask source; the contract lists exactly the trainer's sources (less 'none', which γ = 0 means). */
@@ -77,10 +79,15 @@ function configOf(service: XwbService, req: TrainRequest): TrainConfigInput {
 
 /**
  * `train.start` / `train.cancel`: training runs in a worker thread (src/training/background.ts) so the server or
- * the Electron main process never blocks; its events are relayed to the renderer as contract events.
+ * the Electron main process never blocks; its events are relayed to the renderer as contract events. With a team
+ * queue (`queue`, xwb serve --queue) runs are queued for the workers instead (queued-training.ts), with the same
+ * events.
  */
-export function registerTrainingHandlers(service: XwbService): void {
+export function registerTrainingHandlers(service: XwbService, queue?: JobQueue): void {
   const running = new Map<number, TrainingHandle>();
+  // Team mode: runs go to the workers through the queue (queued-training.ts); the desktop trains here as always.
+  const queued = queue && new QueuedTrainings(service, queue);
+  if (queued) service.onClose(() => queued.close());
 
   /** Relays a training worker's events to the renderer as contract events, until it ends. */
   const relay = (runId: number, handle: TrainingHandle): void => {
@@ -135,6 +142,7 @@ export function registerTrainingHandlers(service: XwbService): void {
 
   /** Starts a run in a worker and relays its events; resolves with its id once it exists. */
   const launch = async (input: TrainConfigInput, engine?: EngineName): Promise<{ runId: number }> => {
+    if (queued) return queued.start(input, engine);
     const handle = startTraining(service.store.path, input, engine ? { engine } : {});
     const runId = await handle.runId.catch((e: Error) => {
       throw new ApiError(`training could not start: ${e.message}`, 500);
@@ -186,6 +194,7 @@ export function registerTrainingHandlers(service: XwbService): void {
     }
     // Cancelled but its worker still saving the last checkpoint.
     if (running.has(run.id)) throw new ApiError(`run ${run.id} is still stopping; try again`, 409, 'runId');
+    if (queued) return queued.resume(run, req.engine);
     const handle = startTraining(service.store.path, null, {
       resume: run.id,
       ...(req.engine ? { engine: req.engine } : {}),
@@ -198,6 +207,7 @@ export function registerTrainingHandlers(service: XwbService): void {
   });
 
   service.register('train.cancel', async (req) => {
+    if (queued) return { cancelled: await queued.cancel(req.runId) };
     const handle = running.get(req.runId);
     if (!handle) return { cancelled: false };
     handle.cancel();

@@ -192,8 +192,19 @@ export interface RunsApi {
    * 'running' and finishedAt on the end states.
    */
   setStatus(id: number, status: RunStatus, error?: string | null): Run;
+  /**
+   * Says which engine trains a run that is not over yet, with the config resolved for it: a run queued for the
+   * team's workers is recorded before any worker (and so any engine) is chosen, and the worker that takes it fills
+   * these in. Refused once the run has ended.
+   */
+  assignEngine(id: number, input: { engine: string; device: string | null; config: JsonObject }): Run;
   /** Records the epoch (replacing it if it was recorded before, e.g. after a resume) and the run's progress. */
   appendEpoch(runId: number, epoch: EpochInput): EpochRecord;
+  /**
+   * Removes epoch rows of a run that is not over yet, in one transaction: what an attempt killed after its last
+   * checkpoint recorded, which the next attempt runs again. The run's phase/epoch become its last kept row's.
+   */
+  dropEpochs(runId: number, epochs: readonly { phase: string; epoch: number }[]): void;
   epochs(runId: number): EpochRecord[];
   addCheckpoint(input: CheckpointInput): Checkpoint;
   checkpoints(runId: number): Checkpoint[];
@@ -307,6 +318,51 @@ export function runsApi(ctx: StoreContext): RunsApi {
           id,
         );
         return get(id)!;
+      });
+    },
+    assignEngine(id, input) {
+      const where = `run ${id}: engine`;
+      nonEmptyText(input.engine, where);
+      const config = toJsonObject(input.config, `run ${id}: config`);
+      return ctx.tx(() => {
+        const run = mustGet(id, 'runs.assignEngine');
+        if (TERMINAL.includes(run.status)) {
+          throw new Error(`run ${id} is ${run.status}: its engine is what it ran on and stays`);
+        }
+        ctx.run(
+          'UPDATE runs SET engine = ?, device = ?, config = ? WHERE id = ?',
+          input.engine,
+          input.device,
+          config,
+          id,
+        );
+        return get(id)!;
+      });
+    },
+    dropEpochs(runId, epochs) {
+      ctx.tx(() => {
+        const run = mustGet(runId, 'runs.dropEpochs');
+        if (TERMINAL.includes(run.status)) {
+          throw new Error(`run ${runId} is ${run.status}: its epochs are its history and stay`);
+        }
+        for (const e of epochs) {
+          ctx.run(
+            'DELETE FROM run_epochs WHERE run_id = ? AND phase = ? AND epoch = ?',
+            runId,
+            e.phase,
+            e.epoch,
+          );
+        }
+        const last = ctx.get<{ phase: string; epoch: number }>(
+          'SELECT phase, epoch FROM run_epochs WHERE run_id = ? ORDER BY rowid DESC LIMIT 1',
+          runId,
+        );
+        ctx.run(
+          'UPDATE runs SET phase = ?, epoch = ? WHERE id = ?',
+          last?.phase ?? null,
+          last?.epoch ?? null,
+          runId,
+        );
       });
     },
     appendEpoch(runId, e) {

@@ -28,13 +28,7 @@ import type { EngineInfo } from '../engine/types.js';
 import { buildClassifier, buildExpClass, buildXcnn, type XwbModel } from '../models/index.js';
 import type { Checkpoint, Run, Store } from '../store/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import {
-  copyCheckpointFolder,
-  freshRunFolder,
-  loadCheckpoint,
-  SUMMARY_FILE,
-  saveCheckpoint,
-} from './checkpoint.js';
+import { copyCheckpointFolder, loadCheckpoint, SUMMARY_FILE, saveCheckpoint } from './checkpoint.js';
 import {
   activePhases,
   configToJson,
@@ -58,6 +52,7 @@ import type { TrainEvent, TrainResult } from './events.js';
 import { type InitSource, prepareTrainConfig, resolveInitSource } from './init-from.js';
 import { PhaseOptimizer } from './optimizers.js';
 import { phaseBehaviour } from './phases.js';
+import { createRun } from './record.js';
 import { type BestSoFar, handOn, planResume, type ResumePlan, startPlan } from './resume.js';
 import { emptyTotals, evaluate, means, parallelTrainStep, type StepContext, trainStep } from './step.js';
 import { summarise } from './summary.js';
@@ -120,27 +115,48 @@ export async function resumeRun(
   return execute(store, config, plan, old, options);
 }
 
-function createRun(store: Store, config: TrainConfig, engine: TrainOptions['engine']): Run {
-  // The folder is named after the run id, which SQLite assigns; predict it inside the transaction and check.
-  return store.transaction(() => {
-    const next = store.runs.list().reduce((max, r) => Math.max(max, r.id), 0) + 1;
-    const folder = freshRunFolder(store.path, next);
-    const run = store.runs.create({
-      datasetId: config.datasetId,
-      model: config.model.kind,
-      config: configToJson(config),
-      engine: engine.name,
-      device: engine.device,
-      folder,
-    });
-    if (run.id !== next)
-      throw new Error(`internal: run id ${run.id}, expected ${next}; the folder would not match`);
-    return run;
-  });
+/**
+ * Trains a run recorded before it started (a run queued for the team's workers, see record.ts) in that same run:
+ * the first attempt from the start, a later one (its worker was killed) from the run's own latest checkpoint, as
+ * resume.ts plans it. What an earlier attempt recorded after that checkpoint is removed first and run again, so
+ * each (phase, epoch) is in the run once. A queued resume (config.resumedFrom) first takes over the history of the
+ * run it continues, as resumeRun does.
+ */
+export async function continueRun(store: Store, runId: number, options: TrainOptions): Promise<TrainResult> {
+  const run = store.runs.get(runId);
+  if (run === undefined) throw new Error(`no run ${runId} in ${store.path}`);
+  if (run.status !== 'queued' && run.status !== 'running') {
+    throw new Error(`run ${runId} is ${run.status}: only a queued or running run can go on training`);
+  }
+  let config: TrainConfig;
+  try {
+    config = resolveTrainConfig(run.config as unknown as TrainConfigInput);
+  } catch (e) {
+    throw new Error(`run ${runId} cannot be trained: its stored config is invalid: ${(e as Error).message}`);
+  }
+  if (config.resumedFrom !== null && store.runs.checkpoints(runId).length === 0) {
+    const from = config.resumedFrom;
+    const old = planResume(config, store.runs.epochs(from), store.runs.checkpoints(from));
+    store.runs.dropEpochs(runId, store.runs.epochs(runId));
+    copyHistory(store, run, old);
+  }
+  const epochs = store.runs.epochs(runId);
+  const plan = planResume(config, epochs, store.runs.checkpoints(runId));
+  const kept = new Set(plan.epochs.map((e) => `${e.phase}/${e.epoch}`));
+  const stale = epochs.filter((e) => !kept.has(`${e.phase}/${e.epoch}`));
+  if (stale.length > 0) store.runs.dropEpochs(runId, stale);
+  return execute(store, config, plan, null, options, run);
 }
 
-/** Copies the history a resume keeps into the new run (checkpoint folders included). */
+/**
+ * Copies the history a resume keeps into the new run: the checkpoint folders first, then every row in one
+ * transaction, so a process killed part-way leaves the run with all of it or none (a folder copied twice is
+ * replaced).
+ */
 function copyHistory(store: Store, run: Run, plan: ResumePlan): Map<number, Checkpoint> {
+  const paths = plan.checkpoints.map((c) =>
+    copyCheckpointFolder(c.path, run.folder!, c.phase as PhaseName, c.epoch),
+  );
   const copied = new Map<number, Checkpoint>();
   store.transaction(() => {
     for (const e of plan.epochs) {
@@ -151,21 +167,20 @@ function copyHistory(store: Store, run: Run, plan: ResumePlan): Map<number, Chec
         seconds: e.seconds,
       });
     }
+    for (const [i, c] of plan.checkpoints.entries()) {
+      copied.set(
+        c.id,
+        store.runs.addCheckpoint({
+          runId: run.id,
+          phase: c.phase,
+          epoch: c.epoch,
+          path: paths[i],
+          valLoss: c.valLoss,
+          isBest: c.isBest,
+        }),
+      );
+    }
   });
-  for (const c of plan.checkpoints) {
-    const p = copyCheckpointFolder(c.path, run.folder!, c.phase as PhaseName, c.epoch);
-    copied.set(
-      c.id,
-      store.runs.addCheckpoint({
-        runId: run.id,
-        phase: c.phase,
-        epoch: c.epoch,
-        path: p,
-        valLoss: c.valLoss,
-        isBest: c.isBest,
-      }),
-    );
-  }
   return copied;
 }
 
@@ -446,6 +461,8 @@ async function execute(
   resume: ResumePlan,
   resumedRun: Run | null,
   options: TrainOptions,
+  /** The run to train in, recorded before (continueRun); else a new run is created. */
+  recorded?: Run,
 ): Promise<TrainResult> {
   const started = performance.now();
   let config = resolved;
@@ -462,8 +479,16 @@ async function execute(
     source ??= resolveInitSource(store, config);
     return loadInitial(source, config, data.classes.length);
   };
-  if (config.initFrom !== null && resumedRun === null) source = resolveInitSource(store, config);
-  const run = createRun(store, config, options.engine);
+  if (config.initFrom !== null && resumedRun === null && recorded === undefined) {
+    source = resolveInitSource(store, config);
+  }
+  const run = recorded
+    ? store.runs.assignEngine(recorded.id, {
+        engine: options.engine.name,
+        device: options.engine.device,
+        config: configToJson(config),
+      })
+    : createRun(store, config, options.engine);
   const phases = activePhases(config);
   options.onEvent?.({
     type: 'start',
@@ -508,7 +533,10 @@ async function execute(
     return result;
   };
   try {
-    const copied = copyHistory(store, run, resume);
+    // A recorded run's checkpoints are its own already (the plan was made from them).
+    const copied = recorded
+      ? new Map(resume.checkpoints.map((c) => [c.id, c]))
+      : copyHistory(store, run, resume);
     let data: { train: ImageSetData; val: ImageSetData };
     try {
       data = await loadData(store, config, options);
@@ -530,7 +558,7 @@ async function execute(
       ...(config.loss.classWeights ? { classWeights: classWeightsOf(train) } : {}),
       parallel: null,
     };
-    store.runs.setStatus(run.id, 'running');
+    if (store.runs.get(run.id)!.status !== 'running') store.runs.setStatus(run.id, 'running');
     // Listeners showing the run's status (the workbench's runs table) learn of the move here, not at 'start'.
     options.onEvent?.({ type: 'status', runId: run.id, status: 'running' });
     let cancelled = options.signal?.aborted ?? false;

@@ -117,3 +117,56 @@ test('a job run by a separate worker process shows its progress live on the Jobs
   assert.match(workerLog, new RegExp(`job ${job.id}: done`));
   assert.deepEqual(errors, []);
 });
+
+test('a training run by the worker process shows its epochs live on the Training screen', {
+  skip: SKIP,
+}, async () => {
+  await page.goto(server!.launchUrl);
+  const datasetId = f!.store.runs.get(runId)!.datasetId;
+  const { runId: trained } = await pageCallOk<{ runId: number }>(page, 'train.start', {
+    datasetId,
+    model: 'classifier',
+    size: 16,
+    base: 4,
+    // Long enough (a few seconds) for the page to see it running: the server reads the run twice a second.
+    epochs: [12, 0, 0],
+    alpha: [1, 1, 1],
+    batchSize: 2,
+    engine: 'wasm',
+  });
+  await openScreen(page, 'training');
+  const row = page.locator('.runs tr', { hasText: `#${trained}` });
+  await row.click();
+  // The epochs the page shows, read without reloading, as the worker writes them into the store.
+  const seen: string[] = [];
+  const statuses: string[] = [];
+  for (const deadline = Date.now() + 180_000; ; ) {
+    const status = (await row.locator('td.status').textContent()) ?? '';
+    if (status !== statuses.at(-1)) statuses.push(status);
+    const last =
+      (await page
+        .locator('.detail p.muted.small')
+        .textContent()
+        .catch(() => '')) ?? '';
+    const m = /^Last: (\w+ epoch \d+)/.exec(last);
+    if (m && m[1] !== seen.at(-1)) {
+      seen.push(m[1]);
+      if (seen.length === 2) await page.screenshot({ path: join(SHOTS, 'training-worker-running.png') });
+    }
+    if (status === 'done' || status === 'failed') break;
+    assert.ok(Date.now() < deadline, `the run did not end in 3 minutes: ${workerLog}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(statuses.at(-1), 'done', `${f!.store.runs.get(trained)?.error}\n${workerLog}`);
+  // Its last epoch as the store has it (early stopping may end the phase before 12).
+  const lastRow = f!.store.runs.epochs(trained).at(-1)!;
+  await page
+    .locator('.detail p.muted.small', { hasText: `Last: classifier epoch ${lastRow.epoch},` })
+    .waitFor();
+  await page.screenshot({ path: join(SHOTS, 'training-worker-done.png') });
+  assert.ok(statuses.includes('running'), `the row went through running: ${statuses.join(' → ')}`);
+  assert.ok(seen.length >= 2, `epochs appeared one by one in the page: ${seen.join(', ')}`);
+  assert.equal(await row.locator('td.small').textContent(), 'wasm', 'the worker’s engine, once it ran');
+  assert.match(workerLog, /job \d+ \(train\) started/);
+  assert.deepEqual(errors, []);
+});

@@ -134,6 +134,26 @@ test('jobs: newest first, replaced by id; progress line with ETA; outcome of eac
     'gradcam: 10 new, 2 cached',
   );
   assert.equal(jobOutcome(job(12, { kind: 'eval', status: 'running' })), null);
+  assert.equal(
+    jobOutcome(
+      job(13, {
+        kind: 'train',
+        status: 'done',
+        result: { runId: 4, status: 'done', epochs: 6, resumedAt: 'explainer epoch 2' },
+      }),
+    ),
+    'run 4 done: 6 epochs, this attempt from explainer epoch 2 (see the Training screen)',
+  );
+  assert.equal(
+    jobOutcome(
+      job(14, {
+        kind: 'train',
+        status: 'done',
+        result: { runId: 5, status: 'cancelled', epochs: 1, resumedAt: null },
+      }),
+    ),
+    'run 5 cancelled: 1 epochs (see the Training screen)',
+  );
 });
 
 test('the export form: a full path and the parts ticked', () => {

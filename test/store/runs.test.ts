@@ -205,3 +205,86 @@ engineTest(
     }
   },
 );
+
+engineTest(
+  'a queued run gets its engine from the worker that takes it; an ended run keeps its own',
+  (engine) => {
+    const t = tempStore(engine);
+    try {
+      const { datasetId } = seedDataset(t.store, 1);
+      const run = t.store.runs.create({
+        datasetId,
+        model: 'expclass',
+        config: { replicas: 'auto' },
+        engine: 'worker',
+      });
+      const assigned = t.store.runs.assignEngine(run.id, {
+        engine: 'wasm',
+        device: 'wasm SIMD, 1 thread',
+        config: { replicas: 1 },
+      });
+      assert.equal(assigned.engine, 'wasm');
+      assert.equal(assigned.device, 'wasm SIMD, 1 thread');
+      assert.deepEqual(assigned.config, { replicas: 1 });
+      assert.equal(assigned.status, 'queued', 'the status is not the engine’s to move');
+      t.store.runs.setStatus(run.id, 'running');
+      t.store.runs.assignEngine(run.id, { engine: 'node', device: null, config: { replicas: 2 } });
+      t.store.runs.setStatus(run.id, 'done');
+      assert.throws(
+        () => t.store.runs.assignEngine(run.id, { engine: 'cpu', device: null, config: {} }),
+        /run \d+ is done: its engine is what it ran on and stays/,
+      );
+      assert.equal(t.store.runs.get(run.id)!.engine, 'node');
+    } finally {
+      t.done();
+    }
+  },
+);
+
+engineTest(
+  'dropEpochs removes what a killed attempt recorded after its checkpoint, and moves the progress back',
+  (engine) => {
+    const t = tempStore(engine);
+    try {
+      const { datasetId } = seedDataset(t.store, 1);
+      const run = t.store.runs.create({ datasetId, model: 'expclass', config: {}, engine: 'wasm' });
+      t.store.runs.setStatus(run.id, 'running');
+      for (const [phase, epoch] of [
+        ['classifier', 1],
+        ['classifier', 2],
+        ['explainer', 1],
+        ['explainer', 2],
+      ] as const) {
+        t.store.runs.appendEpoch(run.id, { phase, epoch, metrics: { loss: epoch } });
+      }
+      t.store.runs.dropEpochs(run.id, [
+        { phase: 'explainer', epoch: 1 },
+        { phase: 'explainer', epoch: 2 },
+      ]);
+      assert.deepEqual(
+        t.store.runs.epochs(run.id).map((e) => `${e.phase}/${e.epoch}`),
+        ['classifier/1', 'classifier/2'],
+      );
+      let now = t.store.runs.get(run.id)!;
+      assert.equal(now.phase, 'classifier');
+      assert.equal(now.epoch, 2);
+      // Run again, the epoch comes after the kept ones, once.
+      t.store.runs.appendEpoch(run.id, { phase: 'explainer', epoch: 1, metrics: { loss: 9 } });
+      assert.deepEqual(
+        t.store.runs.epochs(run.id).map((e) => `${e.phase}/${e.epoch}/${e.metrics.loss}`),
+        ['classifier/1/1', 'classifier/2/2', 'explainer/1/9'],
+      );
+      t.store.runs.dropEpochs(run.id, t.store.runs.epochs(run.id));
+      now = t.store.runs.get(run.id)!;
+      assert.equal(now.phase, null);
+      assert.equal(now.epoch, null);
+      t.store.runs.setStatus(run.id, 'failed', 'gone');
+      assert.throws(
+        () => t.store.runs.dropEpochs(run.id, [{ phase: 'classifier', epoch: 1 }]),
+        /run \d+ is failed: its epochs are its history and stay/,
+      );
+    } finally {
+      t.done();
+    }
+  },
+);

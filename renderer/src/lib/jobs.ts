@@ -48,6 +48,10 @@ export function jobOutcome(j: JobView): string | null {
     return methods.map((m) => `${m.method}: ${m.computed} new, ${m.cached} cached`).join('; ');
   }
   if (j.kind === 'eval') return `${r.values} values on ${r.images} images (see the run's metric table)`;
+  if (j.kind === 'train') {
+    const from = typeof r.resumedAt === 'string' ? `, this attempt from ${r.resumedAt}` : '';
+    return `run ${r.runId} ${r.status}: ${r.epochs} epochs${from} (see the Training screen)`;
+  }
   return null;
 }
 

@@ -5,7 +5,7 @@ import { cliStorePath } from '../store.js';
 export const workerCommand: Command = {
   name: 'worker',
   summary:
-    "Run the team's long jobs (evaluation, batch explain, export) that `xwb serve --queue` enqueues: takes them " +
+    "Run the team's long jobs (training, evaluation, batch explain, export) that `xwb serve --queue` enqueues: takes them " +
     "from the PostgreSQL queue, runs them on this host's best engine and writes progress and results to the store's " +
     'job rows, where the workbench shows them. Any number of workers, on any host that reaches the database and ' +
     'the store. Stops on Ctrl+C / SIGTERM, handing running jobs back to the queue.',

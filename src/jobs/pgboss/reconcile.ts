@@ -7,6 +7,7 @@
  */
 import type PgBoss from 'pg-boss';
 import type { Job, JobStatus, Store } from '../../store/index.js';
+import { settleJobSubject } from '../kinds.js';
 import { QUEUE, queueJobId } from './ids.js';
 import type { QueueSession } from './session.js';
 
@@ -61,7 +62,8 @@ async function settle(deps: ReconcileDeps, row: Job, qid: string, report: Reconc
   const end = (status: 'failed' | 'cancelled', error: string | null) => {
     const now = store.jobs.get(row.id);
     if (!now || !['queued', 'running'].includes(now.status)) return;
-    store.jobs.setStatus(row.id, status, { error, progress: now.progress });
+    const ended = store.jobs.setStatus(row.id, status, { error, progress: now.progress });
+    settleJobSubject(store, ended, deps.log);
     report.ended.push([row.id, status]);
     deps.log?.(`job ${row.id}: ${status}${error ? ` (${error})` : ''}`);
   };

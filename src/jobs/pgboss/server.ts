@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, JsonObject, Store } from '../../store/index.js';
 import { type EtaAnchor, etaSeconds } from '../eta.js';
+import { settleJobSubject } from '../kinds.js';
 import type { JobQueue, JobState } from '../queue.js';
 import { DEFAULT_POLICY, describeQueueUrl, type PgBoss, type QueuePolicy, startBoss } from './boss.js';
 import { CHANNEL_CANCEL, CHANNEL_NEW, QUEUE, type QueuedJobData, queueJobId } from './ids.js';
@@ -83,9 +84,10 @@ export class PgBossJobQueue implements JobQueue {
       await this.session.notify(CHANNEL_NEW);
     } catch (e) {
       // The row must not wait 'queued' for a queue that never got it.
-      store.jobs.setStatus(job.id, 'failed', {
+      const failed = store.jobs.setStatus(job.id, 'failed', {
         error: `could not reach the job queue (${describeQueueUrl(this.opts.url)}): ${(e as Error).message}`,
       });
+      settleJobSubject(store, failed, this.opts.log);
       throw e;
     }
     this.watch(job);
@@ -103,7 +105,11 @@ export class PgBossJobQueue implements JobQueue {
     const now = store.jobs.get(id)!;
     if (now.status === 'queued') {
       try {
-        store.jobs.setStatus(id, 'cancelled', { progress: now.progress });
+        settleJobSubject(
+          store,
+          store.jobs.setStatus(id, 'cancelled', { progress: now.progress }),
+          this.opts.log,
+        );
       } catch {
         // A worker took it in between: it ends it 'cancelled' (its entry is cancelled).
       }
@@ -186,8 +192,11 @@ export class PgBossJobQueue implements JobQueue {
     if (job.status === 'running' && job.progress && job.progress.done > 0) {
       w.anchor ??= { t0: Date.now(), done0: job.progress.done };
     }
+    const over = !['queued', 'running'].includes(job.status);
+    // The backstop: whichever process ended the row, what hangs on it (a training's run) ends too.
+    if (over) settleJobSubject(this.opts.store, job, this.opts.log);
     this.events.emit('job', this.state(job));
-    if (!['queued', 'running'].includes(job.status)) this.unwatch(job.id);
+    if (over) this.unwatch(job.id);
   }
 
   private unwatch(id: number): void {

@@ -13,6 +13,7 @@
  */
 import { hostname } from 'node:os';
 import type { Job, JobProgressRecord, Json, Store } from '../../store/index.js';
+import { settleJobSubject } from '../kinds.js';
 import { type JobThread, startJobThread } from '../thread.js';
 import { type PgBoss, type QueuePolicy, startBoss } from './boss.js';
 import { isQueuedJobData, QUEUE, type QueuedJobData, queueJobId } from './ids.js';
@@ -335,11 +336,13 @@ export class QueueWorker {
     const { store } = this.opts;
     const now = store.jobs.get(id);
     if (!now || (now.status !== 'running' && now.status !== 'queued')) return false;
+    let ended: Job;
     try {
-      store.jobs.setStatus(id, status, { result, error, progress: progress ?? now.progress });
-      return true;
+      ended = store.jobs.setStatus(id, status, { result, error, progress: progress ?? now.progress });
     } catch {
       return false;
     }
+    settleJobSubject(store, ended, this.opts.log);
+    return true;
   }
 }

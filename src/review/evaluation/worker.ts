@@ -1,7 +1,6 @@
 /**
  * The analysis's evaluation thread (started by job.ts): its own engine and store connection, the session's plan
- * measured group by group with `evaluateRun` (maps from the cache, values stored next to them), progress posted
- * to the parent, `{ type: 'cancel' }` honoured between images. Ends with exactly one 'done' or 'error' message.
+ * measured (measure.ts), progress posted to the parent, `{ type: 'cancel' }` honoured between images. Ends with exactly one 'done' or 'error' message.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { EvalGroup } from './plan.js';
@@ -27,40 +26,14 @@ async function main(req: EvalWorkerRequest, post: (m: EvalWorkerMessage) => void
   let store: import('../../store/index.js').Store | undefined;
   try {
     const { initEngine } = await import('../../engine/select.js');
-    const { loadRunModel } = await import('../../explain/run-model.js');
-    const { evaluateRun, resolveMetrics } = await import('../../evaluate/index.js');
+    const { measurePlan } = await import('./measure.js');
     await initEngine({ logger: () => {} });
     store = openStore(req.dbPath);
-    const metrics = resolveMetrics(req.metrics);
-    const total = req.plan.reduce((n, g) => n + g.imageIds.length, 0);
-    let done = 0;
-    let values = 0;
-    post({ type: 'progress', done, total });
-    for (const runId of [...new Set(req.plan.map((g) => g.runId))]) {
-      const model = await loadRunModel(store, runId);
-      try {
-        for (const g of req.plan.filter((x) => x.runId === runId)) {
-          const base = done;
-          const r = await evaluateRun(store, model, {
-            methods: [g.method],
-            methodParams: { [g.method]: g.params },
-            metrics,
-            imageIds: g.imageIds,
-            classChoice: g.classIndex,
-            signal: controller.signal,
-            onProgress: (p) => {
-              if (p.phase !== 'measure') return;
-              done = base + p.done;
-              post({ type: 'progress', done, total });
-            },
-          });
-          values += r.values;
-          done = base + g.imageIds.length;
-        }
-      } finally {
-        model.dispose();
-      }
-    }
+    const { values } = await measurePlan(store, req.plan, {
+      ...(req.metrics !== undefined ? { metrics: req.metrics } : {}),
+      signal: controller.signal,
+      onProgress: (done, total) => post({ type: 'progress', done, total }),
+    });
     post({ type: 'done', values });
   } catch (e) {
     post({
