@@ -27,7 +27,7 @@ test('defaults: expclass with the three phases of the brief, JSON round trip', (
     [
       [10, 1, 'adam', 0.001],
       [10, 2 / 3, 'adam', 0.001],
-      [20, 2 / 3, 'adam', 0.0003],
+      [20, 2 / 3, 'adam', 0.001],
     ],
   );
   assert.equal(c.phases.classifier!.weightDecay, 0);
