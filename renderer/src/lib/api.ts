@@ -29,6 +29,36 @@ export class CallError extends Error {
   }
 }
 
+/**
+ * One event stream per page, shared by every listener. A stream per listener (as before) meant each map request
+ * opened its own connection: a coarse map emitted before that connection was up was lost, and a few open views
+ * used up the browser's six connections per host, stalling the API calls behind them.
+ */
+const webEvents = (() => {
+  const listeners = new Set<(e: XwbEvent) => void>();
+  let source: EventSource | undefined;
+  return {
+    add(listener: (e: XwbEvent) => void): () => void {
+      listeners.add(listener);
+      // A stream the server refused (a rater's page) or that failed for good is closed: open a new one.
+      if (!source || source.readyState === EventSource.CLOSED) {
+        source = new EventSource('events', { withCredentials: true });
+        source.onmessage = (m) => {
+          const event = JSON.parse(m.data) as XwbEvent;
+          for (const l of [...listeners]) l(event);
+        };
+      }
+      return () => {
+        listeners.delete(listener);
+        if (listeners.size === 0) {
+          source?.close();
+          source = undefined;
+        }
+      };
+    },
+  };
+})();
+
 const web: XwbBridge = {
   async call(method, req) {
     let res: Response;
@@ -49,11 +79,7 @@ const web: XwbBridge = {
     }
     return body as Responses[typeof method];
   },
-  onEvent(listener) {
-    const source = new EventSource('events', { withCredentials: true });
-    source.onmessage = (m) => listener(JSON.parse(m.data) as XwbEvent);
-    return () => source.close();
-  },
+  onEvent: (listener) => webEvents.add(listener),
 };
 
 /**
