@@ -95,6 +95,7 @@ export function actionOf<M extends Method>(method: M, req: ValidRequest<M>): Act
     case 'review.raterLinks':
     case 'review.evaluateCancel':
     case 'review.assign':
+    case 'review.assignees':
     case 'team.users':
       return { kind: 'review.manage' };
     case 'annotations.list':

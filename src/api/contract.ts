@@ -278,7 +278,9 @@ export const reviewRequestSchemas = {
   'review.assign': z
     .object({ sessionId: id, user: z.string().trim().min(1).max(64), assigned: z.boolean().default(true) })
     .strict(),
-  /** The owner's (team mode): the accounts, to pick reviewers from. */
+  /** The owner's (team mode): who is assigned to a session, with their item counts (what `review.assign` answers). */
+  'review.assignees': z.object({ sessionId: id }).strict(),
+  /** The owner's (team mode): the accounts, to pick reviewers from (names and roles only). */
   'team.users': z.object({}).strict(),
 } as const;
 
@@ -443,6 +445,7 @@ export interface ReviewResponses {
   'review.rate': ReviewRatedView;
   'review.summary': ReviewSummaryView;
   'review.assign': ReviewAssignView;
+  'review.assignees': ReviewAssignView;
   'team.users': TeamUserView[];
 }
 

@@ -388,9 +388,15 @@ export function registerReviewHandlers(service: XwbService, options: ReviewHandl
     })),
   });
 
+  // Names and roles only: the account rows also hold password hashes, which never leave the store.
   service.register('team.users', async () =>
     store.accounts.list().map((a) => ({ name: a.name, role: a.role })),
   );
+
+  service.register('review.assignees', async (req) => {
+    sessionOrThrow(store, req.sessionId);
+    return assignedView(req.sessionId);
+  });
 
   service.register('review.assign', async (req) => {
     sessionOrThrow(store, req.sessionId);

@@ -115,6 +115,81 @@ export function startXwbServe(
   );
 }
 
+export interface TeamAccount {
+  name: string;
+  role: 'owner' | 'reviewer' | 'viewer';
+  password: string;
+}
+
+/** Runs `xwb <args>` on the repository's CLI (stdin from `input`) and fails the test on a non-zero exit. */
+export function xwbCli(args: string[], input = ''): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/run.ts'), ...args], {
+    cwd: ROOT,
+    input,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, `xwb ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Team mode as people run it: the accounts made with `xwb user add` (password on stdin), a self-signed
+ * certificate for 127.0.0.1 in `tmp`, and `xwb serve --team` over HTTPS on `db`. Browsers must ignore the
+ * certificate's issuer (`ignoreHTTPSErrors`).
+ */
+export function startTeamServe(
+  tmp: string,
+  db: string,
+  rendererDir: string,
+  accounts: readonly TeamAccount[],
+): Promise<Server> {
+  for (const a of accounts) xwbCli(['user', 'add', a.name, '--role', a.role, '--db', db], `${a.password}\n`);
+  const tls = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(tmp, 'key.pem'),
+      '-out',
+      join(tmp, 'cert.pem'),
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(tls.status, 0, tls.stderr);
+  return startJsonServer(
+    'xwb serve --team',
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/run.ts'),
+      'serve',
+      '--team',
+      '--db',
+      db,
+      '--port',
+      '0',
+      '--json',
+      '--tls-cert',
+      join(tmp, 'cert.pem'),
+      '--tls-key',
+      join(tmp, 'key.pem'),
+    ],
+    { XWB_RENDERER_DIR: rendererDir },
+  );
+}
+
 /** Stops a server and waits until it is gone (SIGKILL: the crash the tests provoke on purpose). */
 export async function stopServer(
   child: ChildProcess | undefined,

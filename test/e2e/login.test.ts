@@ -4,7 +4,6 @@
  * team-signed-in.png.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,10 +12,9 @@ import {
   CHROMIUM,
   NO_BROWSER,
   prepareWorkspace,
-  ROOT,
   type Server,
   SHOTS,
-  startJsonServer,
+  startTeamServe,
   stopServer,
 } from './harness.js';
 
@@ -29,57 +27,9 @@ before(async () => {
   if (NO_BROWSER) return;
   let rendererDir: string;
   ({ tmp, rendererDir } = prepareWorkspace('xwb-e2e-login-'));
-  const db = join(tmp, 'store.db');
-  const cli = [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/cli/run.ts')];
-  const add = spawnSync(process.execPath, [...cli, 'user', 'add', 'olga', '--role', 'owner', '--db', db], {
-    input: 'the owner of this study\n',
-    encoding: 'utf8',
-  });
-  assert.equal(add.status, 0, add.stderr);
-  const tls = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(tmp, 'key.pem'),
-      '-out',
-      join(tmp, 'cert.pem'),
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(tls.status, 0, tls.stderr);
-  server = await startJsonServer(
-    'xwb serve --team',
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/run.ts'),
-      'serve',
-      '--team',
-      '--db',
-      db,
-      '--port',
-      '0',
-      '--json',
-      '--tls-cert',
-      join(tmp, 'cert.pem'),
-      '--tls-key',
-      join(tmp, 'key.pem'),
-    ],
-    { XWB_RENDERER_DIR: rendererDir },
-  );
+  server = await startTeamServe(tmp, join(tmp, 'store.db'), rendererDir, [
+    { name: 'olga', role: 'owner', password: 'the owner of this study' },
+  ]);
   browser = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {
     executablePath: CHROMIUM,
     viewport: { width: 1200, height: 700 },

@@ -397,6 +397,36 @@ test('an owner sees the analysis and assigns: a reviewer added later gets items,
   );
 });
 
+test('accounts and assignments are the owner’s: a reviewer and a viewer are refused (403); names and roles only', async () => {
+  for (const who of ['ann', 'vic']) {
+    await expectStatus(who, 'team.users', {}, 403);
+    await expectStatus(who, 'review.assignees', { sessionId: shared }, 403);
+    await expectStatus(who, 'review.assign', { sessionId: annOnly, user: 'cy' }, 403);
+    await expectStatus(who, 'review.assign', { sessionId: shared, user: 'bob', assigned: false }, 403);
+  }
+  assert.match(
+    String((await api('ann', 'team.users')).json.error),
+    /refused: .*a reviewer reaches only the review sessions assigned to them/,
+  );
+  const cyRater = f.store.accounts.byName('cy')!.raterId;
+  assert.equal(f.store.ratings.items(annOnly, cyRater).length, 0, 'the refused assignment added nothing');
+  const shared0 = await expectStatus('olga', 'review.assignees', { sessionId: shared }, 200);
+  assert.deepEqual(
+    (shared0.assigned as { user: string }[]).map((a) => a.user),
+    ['ann', 'bob'],
+    'the refused removal took nothing away',
+  );
+  // What the owner's list holds: each account's name and role, nothing of its password or sign-in sessions.
+  const users = (await expectStatus('olga', 'team.users', {}, 200)) as unknown as Record<string, unknown>[];
+  for (const u of users) assert.deepEqual(Object.keys(u).sort(), ['name', 'role']);
+  assert.deepEqual(
+    users.find((u) => u.name === 'vic'),
+    { name: 'vic', role: 'viewer' },
+  );
+  assert.doesNotMatch(JSON.stringify(users), /scrypt|\$/);
+  await expectStatus('olga', 'review.assignees', { sessionId: 999 }, 404, /999/);
+});
+
 test('boxes: a reviewer draws as themselves on their images; a stale edit is 409 and overwrites nothing', async () => {
   const ann = f.store.accounts.byName('ann')!;
   const bob = f.store.accounts.byName('bob')!;
