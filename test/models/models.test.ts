@@ -94,7 +94,11 @@ test('at 224 px with the papers’ widths: output shapes and parameter counts of
   const resized = buildExpClass({ inputSize: 224, classes: 2, batchNorm: false, explainerBatchNorm: false });
   const r = describeModel(resized);
   const resizedTrainable = 781_283 + 5 * (128 * 128 + 128 * 64 + 64 * 32) - 2;
-  assert.deepEqual(r.explainer, { layers: r.explainer!.layers, trainable: resizedTrainable, nonTrainable: 0 });
+  assert.deepEqual(r.explainer, {
+    layers: r.explainer!.layers,
+    trainable: resizedTrainable,
+    nonTrainable: 0,
+  });
   resized.dispose();
   // The default explainer also normalises: each of its 12 block convolutions (2·(32 + 64 + 128 + 128 + 64 + 32)
   // = 896 channels) loses its bias and gains gamma/beta and two moving statistics; the upsampling convolutions
