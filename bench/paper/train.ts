@@ -43,7 +43,18 @@ export interface Experiment {
   dataset: string;
   label: string;
   args: string[];
+  /** Starts from this experiment's run (`--init-from RUN`): it is run first, and this one waits for it. */
+  initFrom?: string;
 }
+
+/**
+ * The paper's budget, 50 epochs × 50 steps × batch 8 = 20,000 images per phase, is 27 passes over the 750
+ * training images. The sweep shares one classifier phase (today's defaults: Adam, batch norm in both nets) and
+ * fine-tunes the explainer and joint phases from it at each factor, so that the factors differ in L1 only.
+ */
+export const BUDGET_EPOCHS = 27;
+export const BUDGET_FACTORS = [1e-6, 0, 1e-4, 1e-8] as const;
+const BUDGET_COMMON = ['--model', 'expclass', '--base', String(BASE), '--patience', '0'];
 
 export const EXPERIMENTS: Experiment[] = [
   {
@@ -94,6 +105,28 @@ export const EXPERIMENTS: Experiment[] = [
     label: "classifier alone, 27 epochs (the paper's budget)",
     args: ['--model', 'classifier', '--base', String(BASE), '--epochs', '27', '--patience', '0'],
   },
+  // The paper's budget with today's defaults (fifth session): the classifier phase alone, then the L1 sweep.
+  {
+    key: 'budget-classifier',
+    dataset: 'rt-plain',
+    label: `classifier phase alone, ${BUDGET_EPOCHS} epochs (the paper's budget; shared by the sweep)`,
+    args: [...BUDGET_COMMON, '--phases', 'classifier', '--epochs', String(BUDGET_EPOCHS)],
+  },
+  ...BUDGET_FACTORS.map((w) => ({
+    key: `budget-l1-${w === 0 ? '0' : w.toExponential()}`,
+    dataset: 'rt-plain',
+    label: `explainer+classifier at the paper's budget, L1 ${w === 0 ? '0' : w.toExponential()} (λ = ${paperLambda(w).toPrecision(3)})`,
+    initFrom: 'budget-classifier',
+    args: [
+      ...BUDGET_COMMON,
+      '--phases',
+      'explainer,joint',
+      '--epochs',
+      `${BUDGET_EPOCHS},${BUDGET_EPOCHS}`,
+      '--l1',
+      String(paperLambda(w)),
+    ],
+  })),
   // Optional, last: the paper-faithful VGG blocks, for the majority-rate check.
   {
     key: 'classifier-nobn',
@@ -131,9 +164,29 @@ interface TrainSummary {
   seconds: number;
 }
 
+/** The run id of a finished experiment this one starts from; waits while another worker is still training it. */
+async function sourceRun(key: string): Promise<number | undefined> {
+  for (;;) {
+    const r = readResults().runs?.[key] as { runId?: number; status?: string } | undefined;
+    if (r) return r.status === 'done' && typeof r.runId === 'number' ? r.runId : undefined;
+    if (!running.has(key)) return undefined;
+    await new Promise((done) => setTimeout(done, 10_000));
+  }
+}
+const running = new Set<string>();
+
 async function runOne(e: Experiment, datasetId: number): Promise<void> {
   const log = path.join(LOGS, `train-${e.key}.log`);
-  const args = ['train', String(datasetId), ...COMMON, ...e.args, '--db', DB, '--json'];
+  let init: string[] = [];
+  if (e.initFrom) {
+    const source = await sourceRun(e.initFrom);
+    if (source === undefined) {
+      console.error(`${e.key}: skipped, it starts from ${e.initFrom}, which has not finished (run it first)`);
+      return;
+    }
+    init = ['--init-from', String(source)];
+  }
+  const args = ['train', String(datasetId), ...COMMON, ...e.args, ...init, '--db', DB, '--json'];
   const started = Date.now();
   const r = await xwb(args, log);
   if (r.code !== 0) {
@@ -179,6 +232,11 @@ async function main(): Promise<void> {
   const ids = await buildDatasets();
   const done = readResults().runs ?? {};
   const queue = EXPERIMENTS.filter((e) => (only ? only.includes(e.key) : true) && !(e.key in done));
+  // A source is trained before what starts from it (it is in the queue, or already done).
+  for (const e of queue) {
+    if (e.initFrom && !(e.initFrom in done) && !queue.some((q) => q.key === e.initFrom))
+      throw new Error(`${e.key} starts from ${e.initFrom}: add it to --only or run it first`);
+  }
   console.log(
     `${queue.length} experiment(s) to run, ${jobs} at a time: ${queue.map((e) => e.key).join(', ')}`,
   );
@@ -186,7 +244,12 @@ async function main(): Promise<void> {
     for (let e = queue.shift(); e; e = queue.shift()) {
       // Another invocation (say one started with --only) may have finished it meanwhile.
       if (e.key in (readResults().runs ?? {})) continue;
-      await runOne(e, ids[e.dataset]);
+      running.add(e.key);
+      try {
+        await runOne(e, ids[e.dataset]);
+      } finally {
+        running.delete(e.key);
+      }
     }
   };
   await Promise.all(Array.from({ length: jobs }, worker));
