@@ -138,7 +138,11 @@ async function main() {
           return best === labels[i] ? 1 : 0;
         });
         const classes = images.map(() => targetIndex);
-        const exp = (await rm.explain('explainer', pixels, classes, {})).maps;
+        // A classifier phase alone gated with the white map it trained on: its "explainer" is that uniform map,
+        // and its gradient is the post-hoc baseline of the classifier alone (the paper's comparison).
+        const exp = rm.model.explainerUntrained
+          ? pixels.map(() => new Float32Array(s * s).fill(1))
+          : (await rm.explain('explainer', pixels, classes, {})).maps;
         const grad = (await rm.explain('gradient', pixels, classes, {})).maps;
         const pos: number[] = [];
         const neg: number[] = [];
