@@ -21,6 +21,7 @@ import { getMetric } from '../../src/metrics/registry.js';
 import { openStore } from '../../src/store/index.js';
 import type { PhaseName } from '../../src/training/config.js';
 import { listSplit } from '../../src/training/data/load.js';
+import { buildMask } from '../../src/training/data/masks.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -50,6 +51,10 @@ export interface ProbeResult {
   accuracy: number;
   explainer: MapStats;
   gradient: MapStats;
+  /** Against the shape's own mask (the generator's class mask) instead of its box: a crisp map of a star or a
+   * triangle leaves the box's corners dark, which the box-based AUC counts against it. */
+  explainerShape: MapStats | null;
+  gradientShape: MapStats | null;
   meanPositive: number;
   meanNegative: number;
   acrossImageStd: number;
@@ -150,6 +155,15 @@ async function main() {
         const masks = pos.map(
           (i) => groundTruth(classBoxes(store, images[i], target), inputs[i].placement).mask.data,
         );
+        const shapeMasks: Uint8Array[] = [];
+        for (const i of pos) {
+          const m = await buildMask(store, dataset, images[i], inputs[i].placement, {
+            source: 'gt-mask',
+            highlightMasks: false,
+          });
+          if (m) shapeMasks.push(m);
+        }
+        const haveShapes = shapeMasks.length === pos.length && pos.length > 0;
         const mapMean = (m: Float32Array) => m.reduce((a, v) => a + v, 0) / m.length;
         // Per-pixel std over images, averaged over pixels.
         let across = 0;
@@ -180,6 +194,20 @@ async function main() {
             masks,
             s,
           ),
+          explainerShape: haveShapes
+            ? await localisation(
+                pos.map((i) => exp[i]),
+                shapeMasks,
+                s,
+              )
+            : null,
+          gradientShape: haveShapes
+            ? await localisation(
+                pos.map((i) => grad[i]),
+                shapeMasks,
+                s,
+              )
+            : null,
           meanPositive: mean(pos.map((i) => mapMean(exp[i]))),
           meanNegative: mean(neg.map((i) => mapMean(exp[i]))),
           acrossImageStd: across / (s * s),
@@ -206,6 +234,16 @@ async function main() {
       console.log(
         `${String(r.run).padEnd(4)} ${f(r.accuracy)}  |  ${f(r.explainer.mass)}  ${f(r.explainer.auc)} ${f(r.explainer.pointing)} |  ${f(r.gradient.mass)}  ${f(r.gradient.auc)} ${f(r.gradient.pointing)} | ${f(r.meanPositive)}  ${f(r.meanNegative)}  ${f(r.acrossImageStd)}  ${f(r.shareAboveHalf)}`,
       );
+    }
+    if (results.some((r) => r.explainerShape && r.gradientShape)) {
+      console.log('against the shape mask: run | explainer mass  auc | gradient mass  auc');
+      for (const r of results) {
+        if (!r.explainerShape || !r.gradientShape) continue;
+        const f = (x: number) => x.toFixed(3);
+        console.log(
+          `${String(r.run).padEnd(4)} | ${f(r.explainerShape.mass)}  ${f(r.explainerShape.auc)} | ${f(r.gradientShape.mass)}  ${f(r.gradientShape.auc)}`,
+        );
+      }
     }
   }
   if (values.figure && figureRows.length > 0) {
