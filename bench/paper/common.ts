@@ -26,6 +26,9 @@ export const POST_HOC = [
   'integrated_gradients',
   'occlusion',
 ] as const;
+/** The L1 sweep at the paper's budget (train.ts), in the order it is run: the paper's chosen factor first. */
+export const BUDGET_FACTORS = [1e-6, 0, 1e-4, 1e-8] as const;
+export const budgetKey = (w: number): string => `budget-l1-${w === 0 ? '0' : w.toExponential()}`;
 export const RIEGER_METHODS = ['gradient', 'lrp_epsilon_plus', 'deep_taylor'] as const;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,8 +1,9 @@
 /**
  * Measures every finished run of results.json (see train.ts) and stores the numbers under "eval":
- * - Rio-Torto runs: the run's in-model explainer (expclass) or the nine post-hoc methods (classifier alone) on the
- *   positive validation images, explaining the "triangle" class: relevance mass in the triangle's box, pointing
- *   game, IoU at the paper's absolute 0.75 and the fraction of pixels ≥ 0.75 — each twice, on the map as it is
+ * - Rio-Torto runs: the run's in-model explainer and its gradient (expclass) or the nine post-hoc methods (a
+ *   classifier alone, or an expclass run that ended after its classifier phase) on the
+ *   positive validation images, explaining the "triangle" class: relevance mass in the triangle's box, ROC-AUC of
+ *   map vs box, pointing game, IoU at the paper's absolute 0.75 and the fraction of pixels ≥ 0.75 — each twice, on the map as it is
  *   (the paper's convention, meaningful for the explainer's [0, 1] output) and divided by its max |value| (the
  *   only way a gradient's arbitrary scale can meet a 0.75 threshold). Maps are taken in absolute value: the
  *   explainer's are non-negative anyway, and signed post-hoc maps would otherwise cancel inside the box.
@@ -33,12 +34,19 @@ if (!Number.isInteger(RT_LIMIT) || RT_LIMIT < 1)
 const POST_HOC_LIMIT = Math.min(RT_LIMIT, 60);
 
 type Variant = 'raw' | 'maxabs';
-const LOCALISATION = ['relevance-mass-accuracy', 'pointing-game', 'threshold-iou', 'fraction-explained'];
+const LOCALISATION = [
+  'relevance-mass-accuracy',
+  'roc-auc',
+  'pointing-game',
+  'threshold-iou',
+  'fraction-explained',
+];
 
 function localisationParams(v: Variant) {
   const normalise = v === 'raw' ? 'none' : 'max-abs';
   return {
     'relevance-mass-accuracy': { abs: true },
+    'roc-auc': { abs: true },
     'pointing-game': { abs: true },
     'threshold-iou': { mode: 'absolute', threshold: 0.75, normalise, abs: true },
     'fraction-explained': { threshold: 0.75, normalise, abs: true },
@@ -83,10 +91,13 @@ async function accuracy(store: Store, rm: RunModel, split: 'val'): Promise<Recor
 async function evalRioTorto(store: Store, rm: RunModel, kind: string): Promise<Json> {
   const triangle = rm.classes.indexOf('triangle');
   if (triangle < 0) throw new Error(`run ${rm.runId}: no "triangle" class in [${rm.classes.join(', ')}]`);
+  // A classifier alone, or an explainer+classifier run that ended after its classifier phase (its explainer is
+  // untrained; the classifier saw white maps): the post-hoc methods explain it.
+  const inModel = kind === 'expclass' && !rm.model.explainerUntrained;
   const positives = listSplit(store, rm.datasetId, 'val')
     .filter((i) => i.label === 'triangle')
-    .slice(0, kind === 'expclass' ? RT_LIMIT : POST_HOC_LIMIT);
-  const methods = kind === 'expclass' ? ['explainer'] : [...POST_HOC];
+    .slice(0, inModel ? RT_LIMIT : POST_HOC_LIMIT);
+  const methods = inModel ? ['explainer', 'gradient'] : [...POST_HOC];
   const out: Record<string, Json> = { images: positives.length, methods };
   for (const variant of ['raw', 'maxabs'] as const) {
     const t0 = Date.now();

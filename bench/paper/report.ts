@@ -4,7 +4,7 @@
  *
  * Run: node --import tsx bench/paper/report.ts
  */
-import { POST_HOC, RIEGER_METHODS, readResults } from './common.js';
+import { BUDGET_FACTORS, budgetKey, POST_HOC, RIEGER_METHODS, readResults } from './common.js';
 
 interface Row {
   method: string;
@@ -68,10 +68,66 @@ function phaseText(p: Phase): string {
   return `${p.phase} ${p.epochs}/${p.plannedEpochs} ep, best val ${pct(p.best?.valAcc)} (ep ${p.best?.epoch ?? '–'})${stop}, ${p.imagesPerSecond.toFixed(1)} img/s`;
 }
 
+/** The paper's budget with today's defaults: the shared classifier phase, the L1 sweep, the post-hoc methods. */
+function budgetSection(runs: Record<string, Run>, evals: Record<string, Eval>): string[] {
+  const sweep = BUDGET_FACTORS.map(budgetKey);
+  const keys = ['budget-classifier', ...sweep];
+  if (!keys.some((k) => k in runs)) return [];
+  const out: string[] = ["### The paper's budget with today's defaults (Rio-Torto set, 64 px, base 16)\n"];
+  out.push(
+    table(
+      ['experiment', 'run', 'phases', 'minutes'],
+      keys.map((k) => {
+        const r = runs[k];
+        if (!r) return [k, '–', 'not run', '–'];
+        if (r.status !== 'done') return [r.label, '–', `not run (${r.status})`, '–'];
+        return [r.label, String(r.runId), r.phases.map(phaseText).join('; '), (r.seconds / 60).toFixed(1)];
+      }),
+    ),
+  );
+  const metrics = ['relevance-mass-accuracy', 'roc-auc', 'pointing-game'] as const;
+  const header = ['mass in box ↑', 'ROC-AUC ↑', 'pointing ↑'];
+  out.push('\n#### Accuracy and the maps (positive validation images, class "triangle")\n');
+  out.push(
+    table(
+      ['experiment', 'val acc', 'predicts "triangle"', ...header, ...header.map((h) => `gradient ${h}`)],
+      keys.map((k) => {
+        const e = evals[k];
+        const label = runs[k]?.label ?? k;
+        if (!e) return [label, '–', '–', ...header.flatMap(() => ['–', '–'])];
+        const explainer =
+          k === 'budget-classifier'
+            ? header.map(() => 'n/a')
+            : metrics.map((m) => cell(e.measured.raw, 'explainer', m));
+        return [
+          label,
+          pct(e.val.accuracy),
+          pct(e.val.predictedShare.triangle),
+          ...explainer,
+          ...metrics.map((m) => cell(e.measured.raw, 'gradient', m)),
+        ];
+      }),
+    ),
+  );
+  const e = evals['budget-classifier'];
+  if (e) {
+    out.push('\n#### Post-hoc methods on the shared classifier phase (white map): same metrics\n');
+    out.push(
+      table(
+        ['method', ...header],
+        POST_HOC.map((m) => [m, ...metrics.map((x) => cell(e.measured.raw, m, x))]),
+      ),
+    );
+  }
+  return out;
+}
+
 function main(): void {
   const all = readResults();
   const runs = (all.runs ?? {}) as unknown as Record<string, Run>;
   const evals = (all.eval ?? {}) as unknown as Record<string, Eval>;
+  const budget = budgetSection(runs, evals);
+  if (budget.length > 0) console.log(`${budget.join('\n')}\n`);
   const rtKeys = [
     'classifier',
     'classifier-long',

@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DB, type Json, LOGS, readResults, saveResult, xwb } from './common.js';
+import { BUDGET_FACTORS, budgetKey, DB, type Json, LOGS, readResults, saveResult, xwb } from './common.js';
 import { buildDatasets } from './datasets.js';
 
 export const PAPER_SIZE = 224;
@@ -53,7 +53,6 @@ export interface Experiment {
  * fine-tunes the explainer and joint phases from it at each factor, so that the factors differ in L1 only.
  */
 export const BUDGET_EPOCHS = 27;
-export const BUDGET_FACTORS = [1e-6, 0, 1e-4, 1e-8] as const;
 const BUDGET_COMMON = ['--model', 'expclass', '--base', String(BASE), '--patience', '0'];
 
 export const EXPERIMENTS: Experiment[] = [
@@ -113,7 +112,7 @@ export const EXPERIMENTS: Experiment[] = [
     args: [...BUDGET_COMMON, '--phases', 'classifier', '--epochs', String(BUDGET_EPOCHS)],
   },
   ...BUDGET_FACTORS.map((w) => ({
-    key: `budget-l1-${w === 0 ? '0' : w.toExponential()}`,
+    key: budgetKey(w),
     dataset: 'rt-plain',
     label: `explainer+classifier at the paper's budget, L1 ${w === 0 ? '0' : w.toExponential()} (λ = ${paperLambda(w).toPrecision(3)})`,
     initFrom: 'budget-classifier',
