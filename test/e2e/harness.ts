@@ -254,6 +254,35 @@ export async function pageCallOk<T>(page: Page, method: string, body: unknown): 
  * screen the address names (the gallery for a bare address), which overrides a screen chosen before that (a race
  * the machine's load decides), so the end of loading is waited for first.
  */
+/**
+ * Starts the tiny three-phase training run the e2e tests explain and review, and waits until it is done: any
+ * status other than the in-progress ones, or the deadline, fails the test with the run's state.
+ */
+export async function trainTinyRun(
+  page: Page,
+  opts: { datasetId: number; size: number; timeoutMs: number },
+): Promise<number> {
+  const { runId } = await pageCallOk<{ runId: number }>(page, 'train.start', {
+    datasetId: opts.datasetId,
+    size: opts.size,
+    base: 4,
+    epochs: [1, 1, 1],
+    alpha: [1, 0, 0.5],
+    batchSize: 4,
+  });
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const r = await pageCallOk<{ status: string }>(page, 'runs.get', { runId });
+    if (r.status === 'done') return runId;
+    assert.ok(
+      ['running', 'queued', 'pending', 'created'].includes(r.status),
+      `run ended as ${JSON.stringify(r)}`,
+    );
+    assert.ok(Date.now() < deadline, `the tiny run did not finish within ${opts.timeoutMs / 60_000} minutes`);
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
 export async function openScreen(
   page: Page,
   screen: 'image' | 'training' | 'jobs' | 'review',

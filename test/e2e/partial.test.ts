@@ -13,13 +13,12 @@ import {
   launchChromium,
   NO_BROWSER,
   openScreen,
-  pageCall,
-  pageCallOk,
   prepareWorkspace,
   type Server,
   SHOTS,
   startXwbServe,
   stopServer,
+  trainTinyRun,
 } from './harness.js';
 
 let tmp = '';
@@ -49,23 +48,7 @@ test('the viewer draws the coarse map first, then the exact one', { skip: NO_BRO
   await form.locator('input[name=size]').fill('64');
   await form.getByRole('button', { name: 'Generate' }).click();
   await page.locator('tr[data-dataset="partial shapes"]').waitFor({ timeout: 60_000 });
-  const { runId } = await pageCallOk<{ runId: number }>(page, 'train.start', {
-    datasetId: 1,
-    size: 64,
-    base: 4,
-    epochs: [1, 1, 1],
-    alpha: [1, 0, 0.5],
-    batchSize: 4,
-  });
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const r = await pageCall(page, 'runs.get', { runId });
-    const status = (r.json as { status: string }).status;
-    if (status === 'done') break;
-    assert.ok(['running', 'queued', 'pending', 'created'].includes(status), `run ended as ${status}`);
-    assert.ok(Date.now() < deadline, 'the tiny training run did not finish within 3 minutes');
-    await new Promise((r2) => setTimeout(r2, 1000));
-  }
+  const runId = await trainTinyRun(page, { datasetId: 1, size: 64, timeoutMs: 180_000 });
   await page.reload();
   await openScreen(page, 'image');
   await page.getByRole('combobox', { name: 'Run' }).selectOption(String(runId));

@@ -24,6 +24,7 @@ import {
   startXwbServe,
   stopServer,
   type TeamAccount,
+  trainTinyRun,
   xwbCli,
 } from './harness.js';
 
@@ -115,22 +116,7 @@ test('the owner signs in and makes a session over a tiny trained run', {
     name: 'assign shapes',
     options: { images: 24, size: 32, valFraction: 0.3, seed: 4 },
   });
-  const { runId } = await call<{ runId: number }>('train.start', {
-    datasetId: 1,
-    size: 32,
-    base: 4,
-    epochs: [1, 1, 1],
-    alpha: [1, 0, 0.5],
-    batchSize: 4,
-  });
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const r = await call<{ status: string }>('runs.get', { runId });
-    if (r.status === 'done') break;
-    assert.ok(['running', 'queued', 'pending', 'created'].includes(r.status), JSON.stringify(r));
-    assert.ok(Date.now() < deadline, 'the tiny run did not finish within 4 minutes');
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+  const runId = await trainTinyRun(owner, { datasetId: 1, size: 32, timeoutMs: 240_000 });
   const created = await call<{ session: { id: number }; items: number }>('review.create', {
     name: SESSION,
     runIds: [runId],
