@@ -25,6 +25,7 @@ import {
   startJsonServer,
   stopServer,
 } from './harness.js';
+import { waitForPage } from './wait.js';
 
 const TOKEN = 'e2e-conflict-token-0123456789abcdef';
 
@@ -191,7 +192,8 @@ test('annotate: an edit of a box someone else changed is refused with a message;
   await page.getByTestId('conflict-reload').click();
   await banner.waitFor({ state: 'detached' });
   const rectA = page.locator(`.annotate-layer rect[data-ref="s${a.id}"]`);
-  await page.waitForFunction(
+  await waitForPage(
+    page,
     `document.querySelector('.annotate-layer rect[data-ref="s${a.id}"]')?.getAttribute('data-y0') === '60'`,
   );
   assert.deepEqual(

@@ -7,6 +7,11 @@ import type { ApiErrorBody, Method, Request, Responses, XwbEvent } from '../../.
 export interface XwbBridge {
   call<M extends Method>(method: M, req: Request<M>): Promise<Responses[M]>;
   onEvent(listener: (e: XwbEvent) => void): () => void;
+  /**
+   * Resolves once events emitted from now on will reach the listeners (web mode: the stream is connected). A
+   * request whose answer comes partly as events (a coarse map) waits for it; IPC is always connected.
+   */
+  eventsOpen?(): Promise<void>;
 }
 
 declare global {
@@ -37,13 +42,21 @@ export class CallError extends Error {
 const webEvents = (() => {
   const listeners = new Set<(e: XwbEvent) => void>();
   let source: EventSource | undefined;
+  let opened: Promise<void> = Promise.resolve();
   return {
+    opened: () => opened,
     add(listener: (e: XwbEvent) => void): () => void {
       listeners.add(listener);
       // A stream the server refused (a rater's page) or that failed for good is closed: open a new one.
       if (!source || source.readyState === EventSource.CLOSED) {
-        source = new EventSource('events', { withCredentials: true });
-        source.onmessage = (m) => {
+        const s = new EventSource('events', { withCredentials: true });
+        source = s;
+        // The server adds a client before it answers, so once open, nothing emitted later is missed.
+        opened = new Promise((resolve) => {
+          s.addEventListener('open', () => resolve(), { once: true });
+          s.addEventListener('error', () => s.readyState === EventSource.CLOSED && resolve());
+        });
+        s.onmessage = (m) => {
           const event = JSON.parse(m.data) as XwbEvent;
           for (const l of [...listeners]) l(event);
         };
@@ -80,6 +93,7 @@ const web: XwbBridge = {
     return body as Responses[typeof method];
   },
   onEvent: (listener) => webEvents.add(listener),
+  eventsOpen: () => webEvents.opened(),
 };
 
 /**

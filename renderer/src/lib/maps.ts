@@ -65,6 +65,10 @@ export function loadMap(
           })
         : () => {};
       try {
+        // The coarse map is an event: ask only once it can arrive (bounded, so a broken stream costs 3 s, not the map).
+        if (onPartial && api.eventsOpen) {
+          await Promise.race([api.eventsOpen(), new Promise((r) => setTimeout(r, 3000))]);
+        }
         const view = await api.call('explain', { runId, imageId, method, classIndex });
         const data = decodeFloat32(await fetchMap(view.url), view.width, view.height, `${method} map`);
         return { view, data };
