@@ -21,6 +21,7 @@ import {
   SHOTS,
   startXwbServe,
   stopServer,
+  trainTinyRun,
 } from './harness.js';
 
 const METHODS = ['explainer', 'gradient'];
@@ -64,22 +65,7 @@ test('a tiny run, explained for both classes of every val image', {
     options: { images: 24, size: 32, valFraction: 0.3, seed: 4 },
   });
   allMethods = (await call<{ name: string }[]>('explain.methods', {})).map((m) => m.name);
-  ({ runId } = await call<{ runId: number }>('train.start', {
-    datasetId: 1,
-    size: 32,
-    base: 4,
-    epochs: [1, 1, 1],
-    alpha: [1, 0, 0.5],
-    batchSize: 4,
-  }));
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const r = await call<{ status: string }>('runs.get', { runId });
-    if (r.status === 'done') break;
-    assert.ok(['running', 'queued', 'pending', 'created'].includes(r.status), JSON.stringify(r));
-    assert.ok(Date.now() < deadline, 'the tiny run did not finish within 3 minutes');
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+  runId = await trainTinyRun(page, { datasetId: 1, size: 32, timeoutMs: 180_000 });
   const val = await call<{ items: { id: number }[] }>('images.list', { datasetId: 1, split: 'val' });
   for (const im of val.items)
     for (const method of METHODS)

@@ -23,6 +23,7 @@ import {
   startXwbServe,
   stopServer,
   strongShare,
+  trainTinyRun,
 } from './harness.js';
 import { waitForPage } from './wait.js';
 
@@ -109,24 +110,7 @@ test('a tiny run and a blinded session, through the API', {
   });
   allMethods = (await call<{ name: string }[]>('explain.methods', {})).map((m) => m.name);
   assert.ok(METHODS.every((m) => allMethods.includes(m)));
-  const { runId } = await call<{ runId: number }>('train.start', {
-    datasetId: 1,
-    size: 32,
-    base: 4,
-    epochs: [1, 1, 1],
-    alpha: [1, 0, 0.5],
-    batchSize: 4,
-  });
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const r = await call<{ status: string }>('runs.get', { runId });
-    if (!['running', 'queued', 'pending', 'created'].includes(r.status)) {
-      assert.equal(r.status, 'done', JSON.stringify(r));
-      break;
-    }
-    assert.ok(Date.now() < deadline, 'the tiny run did not finish within 3 minutes');
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+  const runId = await trainTinyRun(page, { datasetId: 1, size: 32, timeoutMs: 180_000 });
   const created = await call<{ session: { id: number }; items: number; computed: number }>('review.create', {
     name: 'Reader study 1',
     runIds: [runId],

@@ -20,6 +20,7 @@ import {
   startXwbServe,
   stopServer,
   strongShare,
+  trainTinyRun,
 } from './harness.js';
 import { waitForPage } from './wait.js';
 
@@ -234,27 +235,7 @@ test('explanation overlay toggles with o', { skip: NO_BROWSER }, async (t) => {
     return;
   }
   assert.equal(methods.status, 200, JSON.stringify(methods.json));
-  const started = await call('train.start', {
-    datasetId: 1,
-    size: 32,
-    base: 4,
-    epochs: [1, 1, 1],
-    alpha: [1, 0, 0.5],
-    batchSize: 4,
-  });
-  assert.equal(started.status, 200, JSON.stringify(started.json));
-  const runId = (started.json as { runId: number }).runId;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const r = await call('runs.get', { runId });
-    const status = (r.json as { status: string }).status;
-    if (!['running', 'queued', 'pending', 'created'].includes(status)) {
-      assert.equal(status, 'done', `run ended as ${status}: ${JSON.stringify(r.json)}`);
-      break;
-    }
-    assert.ok(Date.now() < deadline, 'tiny training run did not finish within 2 minutes');
-    await new Promise((r2) => setTimeout(r2, 1000));
-  }
+  const runId = await trainTinyRun(page, { datasetId: 1, size: 32, timeoutMs: 180_000 });
   await page.reload();
   await openScreen(page, 'image');
   await page.getByRole('combobox', { name: 'Run' }).selectOption(String(runId));
