@@ -29,6 +29,11 @@ export const POST_HOC = [
 /** The L1 sweep at the paper's budget (train.ts), in the order it is run: the paper's chosen factor first. */
 export const BUDGET_FACTORS = [1e-6, 0, 1e-4, 1e-8] as const;
 export const budgetKey = (w: number): string => `budget-l1-${w === 0 ? '0' : w.toExponential()}`;
+/** Rieger §6: fine-tuning with the block-diagonal L1 at her λ values; 0 is the unpenalised control. */
+export const RIEGER_FT_LAMBDAS = [0, 0.1, 0.5, 1, 5] as const;
+export const riegerFtKey = (lambda: number): string => `rieger-ft-${lambda}`;
+/** Upper bound of a Rieger phase; early stopping (three epochs without a better validation loss) ends it. */
+export const RIEGER_MAX_EPOCHS = 30;
 export const RIEGER_METHODS = ['gradient', 'lrp_epsilon_plus', 'deep_taylor'] as const;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

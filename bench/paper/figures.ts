@@ -224,7 +224,15 @@ async function main(): Promise<void> {
         }
         return out;
       });
-      rgRows.push({ label: `λ = ${key.replace('rieger-block-', '')}`, tiles });
+      rgRows.push({
+        label:
+          key === 'rieger-pretrained'
+            ? 'pre-trained'
+            : key.startsWith('rieger-ft-')
+              ? `λ = ${key.replace('rieger-ft-', '')}\nfine-tuned`
+              : `λ = ${key.replace('rieger-block-', '')}`,
+        tiles,
+      });
     }
     await writeGrid(
       path.join(FIGURES, 'rieger-diffusion.png'),

@@ -4,7 +4,15 @@
  *
  * Run: node --import tsx bench/paper/report.ts
  */
-import { BUDGET_FACTORS, budgetKey, POST_HOC, RIEGER_METHODS, readResults } from './common.js';
+import {
+  BUDGET_FACTORS,
+  budgetKey,
+  POST_HOC,
+  RIEGER_FT_LAMBDAS,
+  RIEGER_METHODS,
+  readResults,
+  riegerFtKey,
+} from './common.js';
 
 interface Row {
   method: string;
@@ -122,6 +130,67 @@ function budgetSection(runs: Record<string, Run>, evals: Record<string, Eval>): 
   return out;
 }
 
+/** One row per λ: accuracy and Rieger's diffusion, raw and with each map divided by its max |value| first. */
+function riegerRows(
+  keys: string[],
+  runs: Record<string, Run>,
+  evals: Record<string, Eval>,
+  label: (k: string) => string,
+) {
+  return keys.map((k) => {
+    const e = evals[k];
+    const p = runs[k]?.phases.at(-1);
+    const epochs = p ? `${p.epochs}${p.stoppedBy ? ` (${p.stoppedBy})` : ''}` : '–';
+    if (!e) return [label(k), epochs, '–', ...RIEGER_METHODS.flatMap(() => ['–', '–'])];
+    return [
+      label(k),
+      epochs,
+      pct(e.val.accuracy),
+      ...RIEGER_METHODS.map((m) => cell(e.measured.raw, m, 'diffusion')),
+      ...RIEGER_METHODS.map((m) => cell(e.measured.maxabs, m, 'diffusion')),
+    ];
+  });
+}
+
+/** Rieger: trained from scratch with the penalty, and her protocol (fine-tuned from one pre-trained network). */
+function riegerSection(runs: Record<string, Run>, evals: Record<string, Eval>): string[] {
+  const header = [
+    'λ',
+    'epochs',
+    'val acc',
+    ...RIEGER_METHODS.map((m) => `d ${m}`),
+    ...RIEGER_METHODS.map((m) => `d ${m} (max-norm)`),
+  ];
+  const out: string[] = [];
+  const scratch = Object.keys(runs).filter((k) => k.startsWith('rieger-block-'));
+  if (scratch.length > 0) {
+    out.push(
+      '\n### Rieger: diffusion and accuracy, trained from scratch with the penalty (3 shape classes)\n',
+    );
+    out.push(
+      table(
+        header,
+        riegerRows(scratch, runs, evals, (k) => k.replace('rieger-block-', '')),
+      ),
+    );
+  }
+  const ft = ['rieger-pretrained', ...RIEGER_FT_LAMBDAS.map(riegerFtKey)];
+  if (ft.some((k) => k in runs)) {
+    out.push('\n### Rieger: her protocol, fine-tuned from one pre-trained network (3 shape classes)\n');
+    out.push(
+      table(
+        header,
+        riegerRows(ft, runs, evals, (k) =>
+          k === 'rieger-pretrained'
+            ? 'pre-trained (no penalty)'
+            : `${k.replace('rieger-ft-', '')}, fine-tuned`,
+        ),
+      ),
+    );
+  }
+  return out;
+}
+
 function main(): void {
   const all = readResults();
   const runs = (all.runs ?? {}) as unknown as Record<string, Run>;
@@ -192,29 +261,7 @@ function main(): void {
       ),
     );
   }
-  out.push('\n### Rieger: diffusion and accuracy (3 shape classes, validation images)\n');
-  const rKeys = Object.keys(runs).filter((k) => k.startsWith('rieger-'));
-  out.push(
-    table(
-      [
-        'λ',
-        'val acc',
-        ...RIEGER_METHODS.map((m) => `d ${m}`),
-        ...RIEGER_METHODS.map((m) => `d ${m} (max-norm)`),
-      ],
-      rKeys.map((k) => {
-        const e = evals[k];
-        const lambda = k.replace('rieger-block-', '');
-        if (!e) return [lambda, '–', ...RIEGER_METHODS.flatMap(() => ['–', '–'])];
-        return [
-          lambda,
-          pct(e.val.accuracy),
-          ...RIEGER_METHODS.map((m) => cell(e.measured.raw, m, 'diffusion')),
-          ...RIEGER_METHODS.map((m) => cell(e.measured.maxabs, m, 'diffusion')),
-        ];
-      }),
-    ),
-  );
+  out.push(...riegerSection(runs, evals));
   const warnings = Object.entries(runs).flatMap(([k, r]) => r.warnings.map((w) => `- ${k}: ${w}`));
   if (warnings.length > 0) out.push(`\n### Warnings from training\n\n${warnings.join('\n')}`);
   console.log(out.join('\n'));

@@ -17,7 +17,19 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BUDGET_FACTORS, budgetKey, DB, type Json, LOGS, readResults, saveResult, xwb } from './common.js';
+import {
+  BUDGET_FACTORS,
+  budgetKey,
+  DB,
+  type Json,
+  LOGS,
+  RIEGER_FT_LAMBDAS,
+  RIEGER_MAX_EPOCHS,
+  readResults,
+  riegerFtKey,
+  saveResult,
+  xwb,
+} from './common.js';
 import { buildDatasets } from './datasets.js';
 
 export const PAPER_SIZE = 224;
@@ -124,6 +136,31 @@ export const EXPERIMENTS: Experiment[] = [
       `${BUDGET_EPOCHS},${BUDGET_EPOCHS}`,
       '--l1',
       String(paperLambda(w)),
+    ],
+  })),
+  // Rieger's own protocol (§6): pre-train without the penalty until the validation loss has not improved for three
+  // epochs, then fine-tune that network with the block-diagonal L1 until it stops improving for three epochs, at
+  // her λ values (and 0: the same extra epochs without the penalty, so the effect of fine-tuning alone shows).
+  {
+    key: 'rieger-pretrained',
+    dataset: 'rieger-shapes',
+    label: 'small CNN (base 8), pre-trained without the penalty (Rieger §6 baseline)',
+    args: ['--model', 'classifier', '--base', '8', '--epochs', String(RIEGER_MAX_EPOCHS), '--patience', '3'],
+  },
+  ...RIEGER_FT_LAMBDAS.map((lambda) => ({
+    key: riegerFtKey(lambda),
+    dataset: 'rieger-shapes',
+    label: `small CNN (base 8), fine-tuned from the pre-trained one, block-diagonal L1 λ = ${lambda}`,
+    initFrom: 'rieger-pretrained',
+    args: [
+      '--model',
+      'classifier',
+      '--epochs',
+      String(RIEGER_MAX_EPOCHS),
+      '--patience',
+      '3',
+      '--block-l1',
+      String(lambda),
     ],
   })),
   // Optional, last: the paper-faithful VGG blocks, for the majority-rate check.
