@@ -29,6 +29,14 @@ export const POST_HOC = [
 /** The L1 sweep at the paper's budget (train.ts), in the order it is run: the paper's chosen factor first. */
 export const BUDGET_FACTORS = [1e-6, 0, 1e-4, 1e-8] as const;
 export const budgetKey = (w: number): string => `budget-l1-${w === 0 ? '0' : w.toExponential()}`;
+/**
+ * The same sweep with the frozen classifier's batch norm on its stored statistics in the explainer phase
+ * (`--frozen-statistics`), where a uniformly dimmed map is not undone by batch statistics. 5e-6 (λ ≈ 2) first: it
+ * is the factor a short test found to single out the triangle. `short` is 5 + 5 epochs instead of 27 + 27.
+ */
+export const FROZEN_FACTORS = [5e-6, 1e-6, 0, 1e-4, 1e-8] as const;
+export const frozenKey = (w: number, short: boolean): string =>
+  `${short ? 'short' : 'budget'}-fs-l1-${w === 0 ? '0' : w.toExponential()}`;
 /** Rieger §6: fine-tuning with the block-diagonal L1 at her λ values; 0 is the unpenalised control. */
 export const RIEGER_FT_LAMBDAS = [0, 0.1, 0.5, 1, 5] as const;
 export const riegerFtKey = (lambda: number): string => `rieger-ft-${lambda}`;

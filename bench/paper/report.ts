@@ -7,6 +7,8 @@
 import {
   BUDGET_FACTORS,
   budgetKey,
+  FROZEN_FACTORS,
+  frozenKey,
   POST_HOC,
   RIEGER_FT_LAMBDAS,
   RIEGER_METHODS,
@@ -77,11 +79,16 @@ function phaseText(p: Phase): string {
 }
 
 /** The paper's budget with today's defaults: the shared classifier phase, the L1 sweep, the post-hoc methods. */
-function budgetSection(runs: Record<string, Run>, evals: Record<string, Eval>): string[] {
-  const sweep = BUDGET_FACTORS.map(budgetKey);
+function budgetSection(
+  runs: Record<string, Run>,
+  evals: Record<string, Eval>,
+  title = "The paper's budget with today's defaults (Rio-Torto set, 64 px, base 16)",
+  sweep: string[] = BUDGET_FACTORS.map(budgetKey),
+  postHoc = true,
+): string[] {
   const keys = ['budget-classifier', ...sweep];
-  if (!keys.some((k) => k in runs)) return [];
-  const out: string[] = ["### The paper's budget with today's defaults (Rio-Torto set, 64 px, base 16)\n"];
+  if (!sweep.some((k) => k in runs)) return [];
+  const out: string[] = [`### ${title}\n`];
   out.push(
     table(
       ['experiment', 'run', 'phases', 'minutes'],
@@ -118,7 +125,7 @@ function budgetSection(runs: Record<string, Run>, evals: Record<string, Eval>): 
     ),
   );
   const e = evals['budget-classifier'];
-  if (e) {
+  if (e && postHoc) {
     out.push('\n#### Post-hoc methods on the shared classifier phase (white map): same metrics\n');
     out.push(
       table(
@@ -195,7 +202,18 @@ function main(): void {
   const all = readResults();
   const runs = (all.runs ?? {}) as unknown as Record<string, Run>;
   const evals = (all.eval ?? {}) as unknown as Record<string, Eval>;
-  const budget = budgetSection(runs, evals);
+  const budget = [
+    ...budgetSection(runs, evals),
+    ...[true, false].flatMap((short) =>
+      budgetSection(
+        runs,
+        evals,
+        `${short ? 'Short sweep (5 + 5 epochs)' : "The paper's budget"} with frozen statistics in the explainer phase`,
+        FROZEN_FACTORS.map((w) => frozenKey(w, short)),
+        false,
+      ),
+    ),
+  ];
   if (budget.length > 0) console.log(`${budget.join('\n')}\n`);
   const rtKeys = [
     'classifier',

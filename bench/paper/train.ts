@@ -21,6 +21,8 @@ import {
   BUDGET_FACTORS,
   budgetKey,
   DB,
+  FROZEN_FACTORS,
+  frozenKey,
   type Json,
   LOGS,
   RIEGER_FT_LAMBDAS,
@@ -138,6 +140,26 @@ export const EXPERIMENTS: Experiment[] = [
       String(paperLambda(w)),
     ],
   })),
+  // The sweep again with `--frozen-statistics` in the explainer phase: short (5 + 5 epochs) for every factor, and
+  // at the paper's budget for the factors that localise.
+  ...[true, false].flatMap((short) =>
+    FROZEN_FACTORS.map((w) => ({
+      key: frozenKey(w, short),
+      dataset: 'rt-plain',
+      label: `${short ? '5 + 5 epochs' : "the paper's budget"}, frozen statistics, L1 ${w === 0 ? '0' : w.toExponential()} (λ = ${paperLambda(w).toPrecision(3)})`,
+      initFrom: 'budget-classifier',
+      args: [
+        ...BUDGET_COMMON,
+        '--phases',
+        'explainer,joint',
+        '--epochs',
+        short ? '5,5' : `${BUDGET_EPOCHS},${BUDGET_EPOCHS}`,
+        '--l1',
+        String(paperLambda(w)),
+        '--frozen-statistics',
+      ],
+    })),
+  ),
   // Rieger's own protocol (§6): pre-train without the penalty until the validation loss has not improved for three
   // epochs, then fine-tune that network with the block-diagonal L1 until it stops improving for three epochs, at
   // her λ values (and 0: the same extra epochs without the penalty, so the effect of fine-tuning alone shows).
