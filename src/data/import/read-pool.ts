@@ -28,13 +28,21 @@ export interface ReadAllOptions {
   maxPixels?: number;
   /** Reader threads beside this one (0: read here only). Default: see `readerThreads`. */
   workers?: number;
-  /** Called as images are read (per image here, per slice from a reader thread). */
+  /** Called as images are read, once per slice. */
   onProgress?: (done: number) => void;
+  /** Starts one reader thread (default: read-worker.ts). Tests pass threads that fail. */
+  spawnReader?: (data: ReaderData) => Worker;
+}
+
+function spawnReadWorker(data: ReaderData): Worker {
+  return spawnModuleWorker(new URL('./read-worker.js', import.meta.url), data, import.meta.url);
 }
 
 export interface ReadAllResult {
   /** One per job, in the jobs' order. */
   outcomes: ReadOutcome[];
+  /** Reader threads started. */
+  workers: number;
   /** Reader threads that failed (their slices were then read here), each with its error. */
   threadFailures: string[];
 }
@@ -91,8 +99,15 @@ export async function readAllImages(
   };
   const workers: Worker[] = [];
   const finished: Promise<void>[] = [];
+  const spawn = opts.spawnReader ?? spawnReadWorker;
   for (let t = 0; t < readerThreads(jobs.length, opts.workers); t++) {
-    const worker = spawnModuleWorker(new URL('./read-worker.js', import.meta.url), data, import.meta.url);
+    let worker: Worker;
+    try {
+      worker = spawn(data);
+    } catch (e) {
+      threadFailures.push(`reader thread could not start: ${(e as Error).message}`);
+      continue;
+    }
     workers.push(worker);
     finished.push(
       new Promise<void>((resolve) => {
@@ -149,5 +164,5 @@ export async function readAllImages(
     // A thread that finished its work is `over`: its 'exit' from terminate() is ignored.
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return { outcomes, threadFailures };
+  return { outcomes, workers: workers.length, threadFailures };
 }
