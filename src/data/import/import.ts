@@ -22,11 +22,11 @@ export interface ImportOptions {
   maxPixels?: number;
   onProgress?: (done: number, total: number) => void;
   /**
-   * Threads that read, hash and prove the files beside the main thread (0: the main thread alone). Default: one
-   * per core beyond the first, at most one per 500 images, so imports of a few hundred files start none. The
-   * result is the same with any number.
+   * Threads that read, hash and prove the files beside the main thread: a number (0: the main thread alone), or
+   * 'auto' (one per core beyond the first, at most one per 500 images). Default 0: measured no faster on 2 cores
+   * (see readerThreads in read-pool.ts). The result is the same with any number.
    */
-  workers?: number;
+  workers?: number | 'auto';
 }
 
 export type { ImportProblem } from './read.js';

@@ -26,8 +26,8 @@ const SLICES_IN_FLIGHT = 2;
 
 export interface ReadAllOptions {
   maxPixels?: number;
-  /** Reader threads beside this one (0: read here only). Default: see `readerThreads`. */
-  workers?: number;
+  /** Reader threads beside this one: a number (0: read here only), or 'auto'. Default 0: see `readerThreads`. */
+  workers?: number | 'auto';
   /** Called as images are read, once per slice. */
   onProgress?: (done: number) => void;
   /** Starts one reader thread (default: read-worker.ts). Tests pass threads that fail. */
@@ -48,11 +48,15 @@ export interface ReadAllResult {
 }
 
 /**
- * Reader threads for `images` images: one per core beyond this thread's, but at most one per
- * MIN_IMAGES_PER_THREAD images (so small imports, and the tests' datasets, stay on this thread).
+ * Reader threads for `images` images. 'auto': one per core beyond this thread's, but at most one per
+ * MIN_IMAGES_PER_THREAD images (so small imports stay on this thread). The default is none: on the 2-core machine
+ * this was measured on (docs/benchmarks.md, issue 13), a reader thread made no import faster (10,000 × 48 px:
+ * 1.30–1.37 s with one, 1.34–1.36 s without, compiled; 3,000 × 224 px: 0.84–0.91 s against 0.77–0.78 s) and cost
+ * 0.4–0.7 CPU s more (its start, its own JIT warm-up, and both threads running slower side by side).
  */
-export function readerThreads(images: number, asked: number | undefined): number {
-  if (asked !== undefined) {
+export function readerThreads(images: number, asked: number | 'auto' | undefined): number {
+  if (asked === undefined) return 0;
+  if (asked !== 'auto') {
     if (!Number.isInteger(asked) || asked < 0)
       throw new Error(`workers must be a whole number >= 0, got ${asked}`);
     return Math.min(asked, Math.ceil(images / SLICE));

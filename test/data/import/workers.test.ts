@@ -149,11 +149,12 @@ test('a reader thread that fails loses nothing: its slices are read on the main 
   ]);
 });
 
-test('default thread count: none for a few hundred images, one per core beyond the first for thousands', () => {
-  assert.equal(readerThreads(300, undefined), 0);
-  assert.equal(readerThreads(999, undefined), 0);
-  assert.equal(readerThreads(10_000, undefined), Math.min(availableParallelism(), 20) - 1);
-  assert.equal(readerThreads(1_000, undefined), Math.min(availableParallelism(), 2) - 1);
+test("thread count: none by default; 'auto' none for a few hundred images, one per core beyond the first for thousands", () => {
+  assert.equal(readerThreads(10_000, undefined), 0);
+  assert.equal(readerThreads(300, 'auto'), 0);
+  assert.equal(readerThreads(999, 'auto'), 0);
+  assert.equal(readerThreads(10_000, 'auto'), Math.min(availableParallelism(), 20) - 1);
+  assert.equal(readerThreads(1_000, 'auto'), Math.min(availableParallelism(), 2) - 1);
   assert.equal(readerThreads(100, 5), 2, 'never more threads than slices');
   assert.throws(() => readerThreads(100, -1), /whole number/);
 });
