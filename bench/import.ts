@@ -4,7 +4,7 @@
  * In the same run, the I/O floor: `cat` of every image and XML file, and `sha256sum` of the images (what
  * reading and hashing alone cost), so the import's time can be read as a ratio to it.
  *
- *   node --import tsx bench/import.ts [--count N] [--size PX] [--keep] [--dir PARENT]
+ *   node --import tsx bench/import.ts [--count N] [--size PX] [--keep] [--dir PARENT] [--workers N|auto]
  *
  * Target (issue 13): the first import of 10,000 files in under 3 s on a quiet 2-core machine.
  */
@@ -13,7 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { importDataset } from '../src/data/import/import.js';
+import { type ImportOptions, importDataset } from '../src/data/import/import.js';
 import { generateDataset } from '../src/data/synthetic/generate.js';
 import { openStore } from '../src/store/index.js';
 
@@ -25,8 +25,13 @@ const { values } = parseArgs({
     size: { type: 'string', default: '48' },
     keep: { type: 'boolean', default: false },
     dir: { type: 'string', default: tmpdir() },
+    /** Reader threads for the import (importDataset's `workers`): a number or 'auto'; default the importer's. */
+    workers: { type: 'string' },
   },
 });
+const workers: number | 'auto' | undefined =
+  values.workers === undefined ? undefined : values.workers === 'auto' ? 'auto' : Number(values.workers);
+const importOptions: ImportOptions = { name: 'bench', ...(workers !== undefined ? { workers } : {}) };
 const count = Number(values.count);
 const size = Number(values.size);
 if (!Number.isInteger(count) || count < 1 || !Number.isInteger(size) || size < 8) {
@@ -105,8 +110,8 @@ try {
   const rssBefore = process.memoryUsage.rss();
   const store = openStore(join(work, 'xwb.db'));
   try {
-    const first = await timed(() => importDataset(store, dataDir, { name: 'bench' }));
-    const again = await timed(() => importDataset(store, dataDir, { name: 'bench' }));
+    const first = await timed(() => importDataset(store, dataDir, importOptions));
+    const again = await timed(() => importDataset(store, dataDir, importOptions));
     const r1 = first.value;
     const r2 = again.value;
     if (r1.images.inserted !== count || r1.errors.length > 0) {
@@ -119,7 +124,7 @@ try {
     }
     const maxRss = process.resourceUsage().maxRSS * 1024;
     const lines = [
-      `import benchmark: ${count} images of ${size}x${size} px (${files} files: PNG, XML, mask PNG), node ${process.version}`,
+      `import benchmark: ${count} images of ${size}x${size} px (${files} files: PNG, XML, mask PNG), node ${process.version}, reader threads: ${workers ?? 'default'}`,
       `  generate   ${gen.seconds.toFixed(2)} s (excluded)`,
       `  import     ${first.seconds.toFixed(2)} s (cpu ${first.cpuSeconds.toFixed(2)} s)  ${(count / first.seconds).toFixed(0)} images/s  ` +
         `peak RSS ${mb(first.peakRss)} (${mb(rssBefore)} before)  ${r1.objects} boxes, ${r1.masks} masks`,

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import { DEFAULT_MAX_PIXELS, pixelLimitProblem } from './limits.js';
 
 /**
@@ -175,14 +174,3 @@ export const DECODER_MAX_PIXELS = 0x3fff * 0x3fff;
  * ImageNet-era JPEGs) are not. With sharp's default ('warning') training refused JPEGs the import had accepted.
  */
 export const DECODE_FAIL_ON = 'truncated' as const;
-
-/** A sharp pipeline over any image file xwb accepts, BMP included; larger than `maxPixels` is refused. */
-export function openImage(
-  bytes: Buffer,
-  file: string,
-  maxPixels = DECODER_MAX_PIXELS,
-): ReturnType<typeof sharp> {
-  if (!isBmp(bytes)) return sharp(bytes, { limitInputPixels: maxPixels, failOn: DECODE_FAIL_ON });
-  const img = decodeBmp(bytes, file, maxPixels);
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
-}

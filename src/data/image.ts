@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import sharp from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { BmpError, DECODE_FAIL_ON, decodeBmp, isBmp, readBmpInfo } from './bmp.js';
 import { DEFAULT_MAX_PIXELS, pixelLimitProblem } from './limits.js';
 import { checkPng } from './pngcheck.js';
+
+/**
+ * sharp, loaded at the first file that needs it: most dataset images are PNGs proven without it, and each of the
+ * importer's reader threads would otherwise pay for loading it (about 40 ms) whether it is used or not.
+ */
+let sharpModule: Promise<(input: Buffer, options?: SharpOptions) => Sharp> | undefined;
+function loadSharp(): Promise<(input: Buffer, options?: SharpOptions) => Sharp> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
+}
 
 /** File endings the importer treats as images (everything sharp decodes that datasets use). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff', '.gif'] as const;
@@ -95,7 +105,8 @@ export async function probeImage(file: string, opts: ProbeOptions = {}): Promise
   // damage) goes on to sharp below, which decides and words the refusal.
   const png = checkPng(buf, maxPixels);
   if (png) return { ...png, format: 'png', sha256, bytes: buf.length };
-  let m: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
+  const sharp = await loadSharp();
+  let m: Metadata;
   try {
     m = await sharp(buf, { limitInputPixels: false }).metadata();
   } catch (e) {

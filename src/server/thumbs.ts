@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiError } from '../api/contract.js';
-import { openImage } from '../data/bmp.js';
+import { openImage } from '../data/open-image.js';
 import { storeFilesDir } from '../store/index.js';
 
 /**

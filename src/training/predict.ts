@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type sharp from 'sharp';
-import { openImage } from '../data/bmp.js';
+import { openImage } from '../data/open-image.js';
 import { tf } from '../engine/tf.js';
 import type { XwbModel } from '../models/index.js';
 import type { Store } from '../store/index.js';

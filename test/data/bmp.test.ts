@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeBmp, isBmp, openImage } from '../../src/data/bmp.js';
+import { decodeBmp, isBmp } from '../../src/data/bmp.js';
+import { openImage } from '../../src/data/open-image.js';
 
 /** A BITMAPINFOHEADER BMP written by hand: bits 24 or 32 (BI_RGB), or 8 with a palette. */
 function bmp(

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { openImage } from '../../data/bmp.js';
+import { openImage } from '../../data/open-image.js';
 import { toInputPixels } from './pixels.js';
 import type { Placement } from './placement.js';
 
